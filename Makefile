@@ -1,0 +1,34 @@
+# mmfeat developer entry points. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.mmfeat-installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test test-all demo bench clean
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the declared or pinned dependencies change.
+$(STAMP): setup.py constraints.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt torch torchaudio
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+test: $(STAMP)  ## the suite CI runs (slow tests included; see README to skip them)
+	$(BIN)/python -m pytest -q -ra tests
+
+demo: $(STAMP)  ## text demo: generate a manifest, extract it twice, read it back
+	$(BIN)/python demo/text_demo.py --out demo_out
+
+bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures and ratios)
+	$(BIN)/python benchmarks/text_throughput.py
+	$(BIN)/python benchmarks/memory_scaling.py
+
+clean:
+	rm -rf $(VENV) demo_out bench_out .pytest_cache

@@ -1,0 +1,160 @@
+"""The ``mmfeat`` command line: extract, ls, show, read, verify, repair.
+
+Exit codes:
+  0  success
+  1  the job failed (bad spec, unreadable input, store error, …); the message says why
+  2  bad command-line usage
+  3  extraction finished, but its error rate exceeded --max-error-rate
+"""
+import argparse
+import json
+import logging
+import sys
+
+from mmfeat.errors import MmfeatError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE = 0, 1, 2, 3
+
+EXTRACT_EPILOG = """\
+Any other option is passed to Apache Beam unchanged, e.g.
+  --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing
+  --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp --setup_file=./setup.py
+
+Rerunning is safe and cheap: ids already stored with the same content are skipped,
+identical texts are encoded once, and a killed run resumes where its committed buckets end.
+Exit codes: 0 ok, 1 job failed, 2 usage, 3 error rate above --max-error-rate.
+"""
+
+
+def _extract(args, beam_args) -> int:
+    from mmfeat.beam.extract_job import extract
+    from mmfeat.extract.report import error_rate
+
+    report = extract(args.feature, args.store, args.input, beam_args=beam_args, id_column=args.id_column,
+                     n_buckets=args.buckets)
+    print(json.dumps({k: report[k] for k in ("run_id", "feature_set", "n_input", "n_ok", "n_error", "n_skipped",
+                                              "n_encoded", "wall_seconds", "errors_by_reason")}, indent=1))
+    if args.max_error_rate is not None and error_rate(report) > args.max_error_rate:
+        print(f"error rate {error_rate(report):.4f} exceeds --max-error-rate {args.max_error_rate}", file=sys.stderr)
+        return EXIT_ERROR_RATE
+    return EXIT_OK
+
+
+def _ls(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    store = FeatureStore(args.store)
+    for name in store.list():
+        info, counts = store.info(name), store.counts(name)
+        print(f"{name}\t{info['modality']}\t{counts['rows']} rows\t{counts['errors']} errors\t{info['fingerprint'][:12]}")
+    return EXIT_OK
+
+
+def _show(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    store = FeatureStore(args.store)
+    runs = store.runs(args.name)
+    out = {**store.info(args.name), "counts": store.counts(args.name), "n_buckets": store.n_buckets,
+           "runs": [{k: r.get(k) for k in ("run_id", "n_input", "n_ok", "n_error", "n_skipped", "n_encoded",
+                                          "wall_seconds", "errors_by_reason")} for r in runs]}
+    print(json.dumps(out, indent=1))
+    return EXIT_OK
+
+
+def _read(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    store = FeatureStore(args.store)
+    table = store.errors(args.name) if args.errors else store.read(args.name)
+    if args.out.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, args.out)
+    elif args.out.endswith(".csv"):
+        frame = table.to_pandas()
+        if "embedding" in frame:
+            frame["embedding"] = frame["embedding"].map(lambda v: json.dumps([float(x) for x in v]))
+        frame.to_csv(args.out, index=False)
+    else:
+        raise MmfeatError(f"--out {args.out}: use a .parquet or .csv file name")
+    print(f"wrote {table.num_rows} rows to {args.out}")
+    return EXIT_OK
+
+
+def _verify(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    problems = FeatureStore(args.store).verify(args.name)
+    for path, problem in problems:
+        print(f"{path}: {problem}")
+    print("ok" if not problems else f"{len(problems)} damaged file(s); `mmfeat repair` drops them")
+    return EXIT_OK if not problems else EXIT_FAILED
+
+
+def _repair(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    dropped = FeatureStore(args.store).repair(args.name)
+    print(f"dropped {len(dropped)} damaged file(s); rerun extract to recompute their rows")
+    for path in dropped:
+        print(f"  {path}")
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render --help in the README)."""
+    p = argparse.ArgumentParser(prog="mmfeat", description="Multimodal feature extraction into a feature store.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log Beam's own progress too")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("extract", help="compute a feature set with Apache Beam", epilog=EXTRACT_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("--store", required=True, help="store root directory (created if missing)")
+    e.add_argument("--input", required=True, action="append",
+                   help="manifest file, glob or URI (.csv, .jsonl, .parquet); repeatable")
+    e.add_argument("--feature", required=True, help="feature definition YAML, e.g. features/text_minilm.yaml")
+    e.add_argument("--id-column", help="manifest id column (default: the YAML's input.id_column)")
+    e.add_argument("--buckets", type=int, help="bucket count when creating a new store (default 16)")
+    e.add_argument("--max-error-rate", type=float, help="exit 3 if more than this fraction of rows fail")
+    e.set_defaults(func=_extract)
+
+    sub.add_parser("ls", help="list feature sets").set_defaults(func=_ls)
+    for name, func, text in (("show", _show, "spec, counts, lineage and runs of a feature set"),
+                             ("verify", _verify, "check every committed file against its checksum"),
+                             ("repair", _repair, "drop damaged files so the next extract recomputes them")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("name")
+        s.set_defaults(func=func)
+    r = sub.add_parser("read", help="export a feature set (or its errors) to Parquet or CSV")
+    r.add_argument("name")
+    r.add_argument("--out", required=True, help="output file: .parquet or .csv")
+    r.add_argument("--errors", action="store_true", help="export the errors table instead of the vectors")
+    r.set_defaults(func=_read)
+    for s in sub.choices.values():
+        if s.prog.split()[-1] != "extract":
+            s.add_argument("--store", required=True, help="store root directory")
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit code."""
+    args, rest = parser().parse_known_args(argv)
+    if rest and args.command != "extract":
+        parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Beam warns at import about optional GCP clients this tool never uses.
+    logging.getLogger().handlers[0].addFilter(lambda r: "apitools not found" not in r.getMessage())
+    if not args.verbose:
+        logging.getLogger("apache_beam").setLevel(logging.WARNING)
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("mmfeat").setLevel(logging.INFO)
+    try:
+        return args.func(args, rest)
+    except MmfeatError as exc:
+        print(f"mmfeat: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

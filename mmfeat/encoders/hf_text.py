@@ -1,0 +1,113 @@
+"""``hf-text``: any transformers text encoder (BERT, MiniLM, E5, …) with pooling.
+
+Texts are tokenized once, in ``preprocess``; the token ids are what gets batched
+(by token budget) and padded in ``encode``, so nothing is tokenized twice.
+"""
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from mmfeat.encoders import ENCODERS, model_ref
+from mmfeat.encoders.base import Encoder, Failed
+
+
+@dataclass(frozen=True)
+class HFTextParams:
+    """Parameters of ``hf-text``. All of them change the vectors, so all are fingerprinted.
+
+    ``overflow`` decides what a text longer than ``max_length`` tokens becomes:
+    an error row (``error``, the default: nothing is silently cut) or a
+    truncated encoding (``truncate``, what sentence-transformers does).
+    """
+
+    model: str
+    revision: str | None = None
+    pooling: Literal["mean", "cls", "max"] = "mean"
+    normalize: bool = False
+    max_length: int = 256
+    overflow: Literal["error", "truncate"] = "error"
+    max_chars: int = 100_000
+    dtype: Literal["float32", "float16"] = "float32"
+
+    def __post_init__(self):
+        if self.max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {self.max_length}")
+        if self.max_chars < 1:
+            raise ValueError(f"max_chars must be >= 1, got {self.max_chars}")
+
+
+@ENCODERS.register("hf-text")
+class HFTextEncoder(Encoder):
+    """Encodes strings with a transformers ``AutoModel`` and pools its last hidden state."""
+
+    modality = "text"
+    Params = HFTextParams
+    libraries = ("transformers", "torch")
+
+    def __init__(self, params, batching):
+        super().__init__(params, batching)
+        self.model = None
+        self.tokenizer = None
+
+    @classmethod
+    def identity(cls, params) -> dict:
+        return model_ref.identity(params.model, params.revision)
+
+    def validate(self, value):
+        if value is None:
+            return "text is missing (null)"
+        if not isinstance(value, str):
+            return f"text is not a string (got {type(value).__name__})"
+        if not value.strip():
+            return "text is empty"
+        if len(value) > self.params.max_chars:
+            return f"text has {len(value)} characters, more than max_chars={self.params.max_chars}"
+        return None
+
+    def load(self):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        location = model_ref.resolve(self.params.model)
+        kwargs = {"revision": self.params.revision} if self.params.revision else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+        self.model = AutoModel.from_pretrained(location, **kwargs).eval()
+        self._torch = torch
+
+    def preprocess(self, values):
+        limit = self.params.max_length
+        # One token past the limit is enough to tell "too long" without tokenizing all of it.
+        ids = self.tokenizer(list(values), truncation=True, max_length=limit + 1)["input_ids"]
+        out = []
+        for value, tokens in zip(values, ids):
+            if len(tokens) <= limit:
+                out.append(tokens)
+            elif self.params.overflow == "truncate":
+                out.append(self.tokenizer(value, truncation=True, max_length=limit)["input_ids"])
+            else:
+                out.append(Failed(f"text has more than max_length={limit} tokens"))
+        return out
+
+    def cost(self, item):
+        return len(item)
+
+    def encode(self, items):
+        torch = self._torch
+        batch = self.tokenizer.pad({"input_ids": items}, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            if self.params.pooling == "mean":
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            elif self.params.pooling == "max":
+                pooled = hidden.masked_fill(mask == 0, float("-inf")).max(1).values
+            else:
+                pooled = hidden[:, 0]
+            if self.params.normalize:
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled.float().numpy().astype(self.params.dtype, copy=False)
+
+    @property
+    def dim(self):
+        return int(self.model.config.hidden_size)

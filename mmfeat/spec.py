@@ -1,0 +1,159 @@
+"""Feature-set definitions: frozen, validated specs loaded from ``features/*.yaml``.
+
+A spec says what to compute (modality, input column, encoder and its parameters)
+and how to batch it. Its fingerprint hashes everything that changes the stored
+vectors and nothing that does not (batching, worker count), so the store can
+tell "already computed" from "computed differently".
+"""
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mmfeat.dataclass_loader import build
+from mmfeat.errors import SpecError
+
+FINGERPRINT_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Which manifest columns hold the id and the value to encode."""
+
+    column: str
+    id_column: str = "id"
+
+
+@dataclass(frozen=True)
+class BatchingSpec:
+    """Batching knobs. They change speed, never the vectors, so they are not fingerprinted.
+
+    ``max_cost`` is the padded-size budget of one batch (tokens for text);
+    ``max_batch_size`` caps the number of items in it.
+    """
+
+    max_cost: int = 16384
+    max_batch_size: int = 256
+
+    def __post_init__(self):
+        if self.max_cost < 1 or self.max_batch_size < 1:
+            raise ValueError("max_cost and max_batch_size must be >= 1")
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """The encoder's registered kind and its validated parameter dataclass."""
+
+    kind: str
+    params: Any
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A validated feature-set definition. Build one with ``load_spec`` or ``FeatureSpec.from_dict``."""
+
+    name: str
+    modality: str
+    input: InputSpec
+    encoder: EncoderSpec
+    batching: BatchingSpec = BatchingSpec()
+    description: str = ""
+    origin: str = field(default="<dict>", compare=False)
+
+    @classmethod
+    def from_dict(cls, raw: dict, origin: str = "<dict>") -> "FeatureSpec":
+        """Validate a parsed YAML mapping; every error names ``origin`` and the field."""
+        from mmfeat.encoders import ENCODERS
+
+        if not isinstance(raw, dict):
+            raise SpecError(f"{origin}: a feature definition must be a mapping, got {type(raw).__name__}")
+        allowed = {"name", "modality", "input", "encoder", "batching", "description"}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise SpecError(f"{origin}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        for key in ("name", "modality", "input", "encoder"):
+            if key not in raw:
+                raise SpecError(f"{origin}: required field {key!r} is missing")
+        name = raw["name"]
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise SpecError(f"{origin}: name {name!r} must match {_NAME.pattern} (it becomes a directory name)")
+        enc_raw = dict(raw["encoder"]) if isinstance(raw["encoder"], dict) else raw["encoder"]
+        if not isinstance(enc_raw, dict) or "kind" not in enc_raw:
+            raise SpecError(f"{origin}: encoder.kind is missing (known kinds: {', '.join(ENCODERS.names())})")
+        kind = enc_raw.pop("kind")
+        try:
+            encoder_cls = ENCODERS.get(kind)
+        except KeyError as exc:
+            raise SpecError(f"{origin}: encoder.kind: {exc.args[0]}") from None
+        if raw["modality"] != encoder_cls.modality:
+            raise SpecError(
+                f"{origin}: modality {raw['modality']!r} does not match encoder {kind!r}, "
+                f"which encodes {encoder_cls.modality!r}"
+            )
+        return cls(
+            name=name,
+            modality=raw["modality"],
+            input=build(InputSpec, raw["input"], f"{origin}: input"),
+            encoder=EncoderSpec(kind, build(encoder_cls.Params, enc_raw, f"{origin}: encoder")),
+            batching=build(BatchingSpec, raw.get("batching"), f"{origin}: batching"),
+            description=str(raw.get("description", "")),
+            origin=origin,
+        )
+
+    def encoder_class(self):
+        """The registered encoder class named by ``encoder.kind``."""
+        from mmfeat.encoders import ENCODERS
+
+        return ENCODERS.get(self.encoder.kind)
+
+    def create_encoder(self):
+        """A new, not yet loaded, encoder instance for this spec."""
+        return self.encoder_class()(self.encoder.params, self.batching)
+
+    def to_dict(self) -> dict:
+        """A JSON-able mapping that ``from_dict`` turns back into an equal spec."""
+        return {
+            "name": self.name,
+            "modality": self.modality,
+            "description": self.description,
+            "input": dataclasses.asdict(self.input),
+            "encoder": {"kind": self.encoder.kind, **dataclasses.asdict(self.encoder.params)},
+            "batching": dataclasses.asdict(self.batching),
+        }
+
+    def identity(self) -> dict:
+        """What the output depends on besides the parameters: weights' digest, library majors."""
+        ident = dict(self.encoder_class().identity(self.encoder.params))
+        for lib in self.encoder_class().libraries:
+            ident[f"{lib}_major"] = metadata.version(lib).split(".")[0]
+        return ident
+
+    def fingerprint(self, identity: dict | None = None) -> str:
+        """sha256 over modality, encoder kind and parameters, and the model identity."""
+        payload = {
+            "format": FINGERPRINT_FORMAT,
+            "modality": self.modality,
+            "encoder": {"kind": self.encoder.kind, **dataclasses.asdict(self.encoder.params)},
+            "identity": identity if identity is not None else self.identity(),
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def load_spec(path) -> FeatureSpec:
+    """Read and validate a feature YAML. Errors name the file and the field."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: feature definition not found") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    return FeatureSpec.from_dict(raw, origin=str(path))

