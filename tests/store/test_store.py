@@ -1,0 +1,122 @@
+"""The store: checksums, atomic commits, concurrent writers, interop, joins."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from mmfeat import FeatureStore
+from mmfeat.beam.extract_job import extract
+from mmfeat.errors import ChecksumError, CommitConflictError, StoreError
+from mmfeat.extract.bucket_job import BucketJob, RunContext
+from mmfeat.extract.candidates import keyed_candidates
+from mmfeat.sources.manifest import ManifestSource
+from mmfeat.spec import load_spec
+from mmfeat.store import feature_set
+from tests.conftest import sentences, write_jsonl, write_spec
+
+
+@pytest.fixture
+def filled(tmp_path, tiny_spec):
+    extract(tiny_spec, tmp_path / "store", str(write_jsonl(tmp_path / "m.jsonl", sentences(64))))
+    return FeatureStore(tmp_path / "store")
+
+
+def test_opening_a_missing_store_names_the_path(tmp_path):
+    with pytest.raises(StoreError, match="no feature store"):
+        FeatureStore(tmp_path / "nowhere")
+
+
+def test_bucket_count_is_fixed_at_creation(tmp_path):
+    FeatureStore(tmp_path, create=True, n_buckets=8)
+    with pytest.raises(StoreError, match="8 buckets"):
+        FeatureStore(tmp_path, n_buckets=16)
+
+
+def test_damaged_file_is_named_on_read_and_repair_lets_a_rerun_recompute(filled, tmp_path, tiny_spec):
+    entry = next(e for s in filled.states("tiny_text") for e in s.files("data"))
+    path = filled.set_dir("tiny_text") / entry["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(ChecksumError, match=entry["path"].split("/")[-1]):
+        filled.read("tiny_text")
+    assert filled.verify("tiny_text") == [(entry["path"], "checksum mismatch")]
+    assert filled.repair("tiny_text") == [entry["path"]]
+    assert filled.read("tiny_text").num_rows == 64 - entry["rows"]
+    report = extract(tiny_spec, tmp_path / "store", str(tmp_path / "m.jsonl"))
+    assert report["n_encoded"] == entry["rows"]
+    assert sorted(filled.read("tiny_text")["id"].to_pylist()) == sorted(r["id"] for r in sentences(64))
+
+
+def test_hidden_temp_files_are_invisible_to_readers(filled):
+    import pandas as pd
+
+    bucket = filled.set_dir("tiny_text") / "data" / "bucket=00000"
+    bucket.mkdir(parents=True, exist_ok=True)
+    (bucket / ".tmp-crashed-part.parquet").write_bytes(b"PAR1 half written")
+    assert filled.read("tiny_text").num_rows == 64
+    assert len(pd.read_parquet(filled.set_dir("tiny_text") / "data")) == 64
+
+
+def _job(store_dir, spec, manifest, bucket, run_id):
+    n = FeatureStore(store_dir).n_buckets
+    encoder = spec.create_encoder()
+    elements = [e for b, e in keyed_candidates(ManifestSource(manifest, column="text"), manifest, encoder, n)
+                if b == bucket]
+
+    def loaded():
+        encoder.load()
+        return encoder
+
+    ctx = RunContext(str(store_dir), spec, spec.fingerprint(), run_id)
+    return BucketJob(ctx, bucket, loaded), elements
+
+
+def test_two_writers_on_one_bucket_the_second_fails_clearly_and_publishes_nothing(tmp_path, tiny_spec):
+    spec = load_spec(tiny_spec)
+    store = FeatureStore(tmp_path / "store", create=True, n_buckets=2)
+    feature_set.ensure(store.set_dir(spec.name), spec, spec.fingerprint(), spec.identity())
+    manifest = str(write_jsonl(tmp_path / "m.jsonl", sentences(40)))
+    first, elements = _job(tmp_path / "store", spec, manifest, 0, "runA")
+    second, _ = _job(tmp_path / "store", spec, manifest, 0, "runB")  # reads the log before A commits
+    first.run(elements)
+    with pytest.raises(CommitConflictError, match="bucket 0"):
+        second.run(elements)
+    ids = store.read(spec.name)["id"].to_pylist()
+    assert len(ids) == len(set(ids)) == len(elements)
+    files = list((store.set_dir(spec.name) / "data" / "bucket=00000").iterdir())
+    assert len(files) == 1 and "runA" in files[0].name
+
+
+def test_files_open_without_mmfeat_in_pyarrow_pandas_and_duckdb(filled):
+    script = textwrap.dedent(f"""
+        import sys, duckdb, pandas as pd, pyarrow.dataset as ds
+        root = {str(filled.set_dir('tiny_text'))!r}
+        t = ds.dataset(root + "/data", format="parquet", partitioning="hive").to_table()
+        df = pd.read_parquet(root + "/data")
+        n, dim = duckdb.sql(f"select count(*), max(len(embedding)) from '{{root}}/data/*/*.parquet'").fetchall()[0]
+        assert "mmfeat" not in sys.modules
+        print(t.num_rows, len(df), n, dim, t.schema.field("embedding").type)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:4] == ["64", "64", "64", "32"] and out[4].startswith("fixed_size_list")
+
+
+def test_join_by_id_inner_and_outer(tmp_path, tiny_bert):
+    store_dir = tmp_path / "store"
+    extract(write_spec(tmp_path / "a.yaml", tiny_bert, name="a"), store_dir,
+            str(write_jsonl(tmp_path / "a.jsonl", sentences(30))))
+    extract(write_spec(tmp_path / "b.yaml", tiny_bert, name="b", pooling="cls"), store_dir,
+            str(write_jsonl(tmp_path / "b.jsonl", sentences(30, offset=20))))
+    store = FeatureStore(store_dir)
+    inner = store.join(["a", "b"])
+    assert sorted(inner["id"].to_pylist()) == sorted(f"s{k}" for k in range(20, 30))
+    outer = store.join(["a", "b"], how="outer")
+    assert outer.num_rows == 50
+    assert outer["b"].null_count == 20 and outer["a"].null_count == 20
+    a_ids, a_vecs = store.to_numpy("a")
+    row = inner.to_pylist()[0]
+    assert np.allclose(row["a"], a_vecs[list(a_ids).index(row["id"])])
