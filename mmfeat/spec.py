@@ -134,11 +134,14 @@ class FeatureSpec:
         return ident
 
     def fingerprint(self, identity: dict | None = None) -> str:
-        """sha256 over modality, encoder kind and parameters, and the model identity."""
+        """sha256 over modality, encoder kind and output-changing parameters, and the model identity."""
+        params = dataclasses.asdict(self.encoder.params)
+        for name in self.encoder_class().locator_params:
+            params.pop(name, None)
         payload = {
             "format": FINGERPRINT_FORMAT,
             "modality": self.modality,
-            "encoder": {"kind": self.encoder.kind, **dataclasses.asdict(self.encoder.params)},
+            "encoder": {"kind": self.encoder.kind, **params},
             "identity": identity if identity is not None else self.identity(),
         }
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()

@@ -20,6 +20,9 @@ class Encoder:
     Params: ClassVar[type]
     # Distributions whose major version is part of the fingerprint.
     libraries: ClassVar[tuple[str, ...]] = ()
+    # Parameters that only locate the weights; ``identity`` stands for them in the fingerprint,
+    # so the same weights installed elsewhere keep the same fingerprint.
+    locator_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params, batching):
         self.params = params

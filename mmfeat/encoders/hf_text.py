@@ -44,6 +44,7 @@ class HFTextEncoder(Encoder):
     modality = "text"
     Params = HFTextParams
     libraries = ("transformers", "torch")
+    locator_params = ("model", "revision")
 
     def __init__(self, params, batching):
         super().__init__(params, batching)

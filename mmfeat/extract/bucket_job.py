@@ -23,6 +23,7 @@ from mmfeat.store import FeatureStore
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.files import replace_json
 from mmfeat.store.layout import bucket_dir
+from mmfeat.store.orphans import remove_orphans
 from mmfeat.store.parts import data_table, errors_table, read_part, write_part
 from mmfeat.store.store import embedding_matrix
 
@@ -161,6 +162,7 @@ class BucketJob:
                 raise
             for path in remove:
                 (self.set_dir / path).unlink(missing_ok=True)
+        remove_orphans(self.set_dir, self.log.state() if version else self.state)
         self.seconds["write"] += time.perf_counter() - t0
         return version
 

@@ -38,10 +38,11 @@ class ManifestSource(Source):
     def list_shards(self) -> list[str]:
         paths = []
         for pattern in self.patterns:
-            files = fsspec.open_files(pattern)
-            if not files:
+            fs, path = fsspec.core.url_to_fs(pattern)
+            matches = fs.glob(path) if fsspec.core.has_magic(path) else [path] if fs.isfile(path) else []
+            if not matches:
                 raise MmfeatError(f"{pattern}: no manifest file matches; check the --input path or glob")
-            paths.extend(f.full_name if "://" in pattern else f.path for f in files)
+            paths.extend(fs.unstrip_protocol(m) if "://" in pattern else m for m in matches)
         paths = sorted(set(paths))
         for path in paths:
             self._check_columns(path)

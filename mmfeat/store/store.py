@@ -10,6 +10,7 @@ import pyarrow as pa
 from mmfeat.errors import StoreError
 from mmfeat.store import feature_set, layout
 from mmfeat.store.bucket_log import BucketLog, BucketState
+from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
 from mmfeat.store.parts import ERRORS_SCHEMA, read_part, verify_part
 
 EMPTY_DATA = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32())), ("content_key", pa.string())])
@@ -87,6 +88,10 @@ class FeatureStore:
                 BucketLog(self.set_dir(name), state.bucket).commit(state, add=[], remove=bad, info={"repair": True})
                 dropped.extend(bad)
         return dropped
+
+    def vacuum(self, name: str, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
+        """Delete files of crashed writers that no commit references (see ``mmfeat.store.orphans``)."""
+        return [p for s in self.states(name) for p in remove_orphans(self.set_dir(name), s, min_age_s=min_age_s)]
 
     # -- reading ---------------------------------------------------------------------------
     def read_bucket(self, name: str, bucket: int, *, kind: str = "data", columns=None, verify=True) -> pa.Table:

@@ -120,3 +120,15 @@ def test_join_by_id_inner_and_outer(tmp_path, tiny_bert):
     a_ids, a_vecs = store.to_numpy("a")
     row = inner.to_pylist()[0]
     assert np.allclose(row["a"], a_vecs[list(a_ids).index(row["id"])])
+
+
+def test_vacuum_removes_uncommitted_parts_of_a_crashed_writer_but_not_live_ones(filled):
+    import os
+
+    set_dir = filled.set_dir("tiny_text")
+    live = next(e for s in filled.states("tiny_text") for e in s.files("data"))
+    orphan = set_dir / live["path"].rsplit("/", 1)[0] / "part-crashed-00000009.parquet"
+    orphan.write_bytes((set_dir / live["path"]).read_bytes())
+    os.utime(orphan, (1, 1))
+    assert filled.vacuum("tiny_text") == [orphan.relative_to(set_dir).as_posix()]
+    assert not orphan.exists() and filled.read("tiny_text").num_rows == 64
