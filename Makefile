@@ -24,7 +24,7 @@ test: $(STAMP)  ## the suite CI runs (slow tests included; see README to skip th
 	$(BIN)/python -m pytest -q -ra tests
 
 demo: $(STAMP)  ## text demo: generate a manifest, extract it twice, read it back
-	$(BIN)/python demo/text_demo.py --out demo_out
+	$(BIN)/python pipelines/demo_text.py --out demo_out
 
 bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures and ratios)
 	$(BIN)/python benchmarks/text_throughput.py
