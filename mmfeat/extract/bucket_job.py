@@ -171,9 +171,10 @@ class BucketJob:
         old_entries = self.state.files("errors")
         old = [read_part(self.set_dir, e, None, verify=False) for e in old_entries]
         kept = pa.concat_tables(old) if old else None
+        n_old = kept.num_rows if kept is not None else 0
         if kept is not None:
             kept = kept.filter(pc.invert(pc.is_in(kept["id"], pa.array(sorted(touched), pa.string()))))
-        if not self.errors and (kept is None or kept.num_rows == len(pa.concat_tables(old))):
+        if not self.errors and (kept is None or kept.num_rows == n_old):
             return [], []
         table = errors_table(self.errors, self.ctx.run_id)
         if kept is not None and kept.num_rows:
