@@ -6,10 +6,12 @@ spend its time rehashing them, so directory hashes are memoised in
 """
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
 _CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 # Files in a model directory that never change what the model computes.
 _IGNORED = {"README.md", ".gitattributes", ".gitignore"}
 
@@ -58,6 +60,7 @@ def sha256_tree(root) -> str:
         tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache))
         os.replace(tmp, cache_file)
-    except OSError:
-        pass  # a read-only home only costs a rehash next time; the digest is still right
+    except OSError as exc:
+        # A read-only home only costs a rehash next time; the digest is still right.
+        log.warning("cannot update the hash cache %s (%s); model files will be rehashed next run", cache_file, exc)
     return h.hexdigest()

@@ -5,6 +5,7 @@ a refreshed errors part) becomes visible in one log commit, and its stats file
 is written after that commit, so a run killed at any point leaves each bucket
 either committed or untouched; a rerun skips what was committed.
 """
+import functools
 import logging
 import re
 import time
@@ -82,6 +83,11 @@ class BucketJob:
         tables = [read_part(self.set_dir, e, columns, verify=False) for e in self.state.files("data")]
         return pa.concat_tables(tables) if tables else None
 
+    @functools.cached_property
+    def _stored_rows(self) -> pa.Table:
+        """The bucket's committed rows, all columns; read at most once, and only if vectors are reused or replaced."""
+        return self._existing(None)
+
     def _against_store(self, unique):
         """Drop candidates the store already has with the same content; note ids whose content changed."""
         table = self._existing(["id", "content_key"])
@@ -130,7 +136,7 @@ class BucketJob:
     def _stored_vectors(self, keys: set) -> dict:
         if not keys:
             return {}
-        table = self._existing(["content_key", "embedding"])
+        table = self._stored_rows
         matrix = embedding_matrix(table["embedding"])
         return {k: matrix[i] for i, k in enumerate(table["content_key"].to_pylist()) if k in keys}
 
@@ -143,7 +149,7 @@ class BucketJob:
             table = data_table(ids, np.stack(rows), ckeys)
             if replaced:
                 # Changed contents: rewrite the bucket without the superseded rows.
-                kept = self._existing(None)
+                kept = self._stored_rows
                 kept = kept.filter(pc.invert(pc.is_in(kept["id"], pa.array(sorted(replaced)))))
                 table = pa.concat_tables([kept.cast(table.schema), table])
                 remove += [e["path"] for e in self.state.files("data")]

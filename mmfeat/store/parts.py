@@ -6,6 +6,7 @@ without dictionary or statistics pages (random floats gain nothing from them),
 so a read is a straight copy; ids and keys are zstd-compressed.
 """
 import io
+from hashlib import sha256
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,6 @@ def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> 
         ) from None
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{path}: cannot read committed file: {exc}") from exc
-    from hashlib import sha256
-
     if sha256(data).hexdigest() != entry["sha256"]:
         raise ChecksumError(
             f"{path}: checksum mismatch, the file changed after it was committed. Run "
