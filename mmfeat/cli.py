@@ -31,7 +31,7 @@ def _extract(args, beam_args) -> int:
     from mmfeat.extract.report import error_rate
 
     report = extract(args.feature, args.store, args.input, beam_args=beam_args, id_column=args.id_column,
-                     n_buckets=args.buckets)
+                     n_buckets=args.buckets, source=args.source)
     print(json.dumps({k: report[k] for k in ("run_id", "feature_set", "n_input", "n_ok", "n_error", "n_skipped",
                                               "n_encoded", "wall_seconds", "errors_by_reason")}, indent=1))
     if args.max_error_rate is not None and error_rate(report) > args.max_error_rate:
@@ -112,9 +112,13 @@ def parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--store", required=True, help="store root directory (created if missing)")
     e.add_argument("--input", required=True, action="append",
-                   help="manifest file, glob or URI (.csv, .jsonl, .parquet); repeatable")
+                   help="manifest (.csv, .jsonl, .parquet) or WebDataset tar shards (.tar, .tar.gz, brace "
+                        "patterns like data-{000..009}.tar); file, glob or URI; repeatable")
     e.add_argument("--feature", required=True, help="feature definition YAML, e.g. features/text_minilm.yaml")
     e.add_argument("--id-column", help="manifest id column (default: the YAML's input.id_column)")
+    e.add_argument("--source", choices=["auto", "manifest", "webdataset"],
+                   help="how to read --input (default: the YAML's input.source, normally auto: "
+                        "tar shards are WebDataset, anything else a manifest)")
     e.add_argument("--buckets", type=int, help="bucket count when creating a new store (default 16)")
     e.add_argument("--max-error-rate", type=float, help="exit 3 if more than this fraction of rows fail")
     e.set_defaults(func=_extract)

@@ -27,3 +27,11 @@ class FingerprintMismatchError(StoreError):
 
 class MissingDependencyError(MmfeatError, ImportError):
     """An optional dependency is not installed; the message carries the pip line."""
+
+
+class InputError(MmfeatError):
+    """One input cannot be read or decoded. Caught per sample and stored as an error row."""
+
+    def __init__(self, reason: str, stage: str = "decode"):
+        super().__init__(reason)
+        self.reason, self.stage = reason, stage

@@ -23,26 +23,38 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Which manifest columns hold the id and the value to encode."""
+    """Which column holds the value to encode and which the id, and how inputs are read.
+
+    ``source``: ``manifest`` (CSV/JSONL/Parquet), ``webdataset`` (tar shards;
+    ``column`` is the member extension, the id is the sample key) or ``auto``
+    (tar shards if every input ends in .tar/.tar.gz/.tgz).
+    """
 
     column: str
     id_column: str = "id"
+    source: str = "auto"
 
 
 @dataclass(frozen=True)
 class BatchingSpec:
     """Batching knobs. They change speed, never the vectors, so they are not fingerprinted.
 
-    ``max_cost`` is the padded-size budget of one batch (tokens for text);
-    ``max_batch_size`` caps the number of items in it.
+    ``max_cost`` is the padded-size budget of one batch (tokens for text,
+    samples for audio); ``max_batch_size`` caps the number of items in it.
+    Media encoders decode ``window`` inputs ahead (default: four batches) on
+    ``decode_workers`` threads while the model runs.
     """
 
     max_cost: int = 16384
     max_batch_size: int = 256
+    window: int | None = None
+    decode_workers: int = 2
 
     def __post_init__(self):
         if self.max_cost < 1 or self.max_batch_size < 1:
             raise ValueError("max_cost and max_batch_size must be >= 1")
+        if (self.window is not None and self.window < 1) or self.decode_workers < 1:
+            raise ValueError("window and decode_workers must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,11 @@ class FeatureSpec:
         """A new, not yet loaded, encoder instance for this spec."""
         return self.encoder_class()(self.encoder.params, self.batching)
 
+    @property
+    def keeps_chunks(self) -> bool:
+        """Whether rows carry a ``chunks`` column (per-window vectors) besides ``embedding``."""
+        return bool(getattr(self.encoder.params, "keep_chunks", False))
+
     def to_dict(self) -> dict:
         """A JSON-able mapping that ``from_dict`` turns back into an equal spec."""
         return {
@@ -136,7 +153,8 @@ class FeatureSpec:
     def fingerprint(self, identity: dict | None = None) -> str:
         """sha256 over modality, encoder kind and output-changing parameters, and the model identity."""
         params = dataclasses.asdict(self.encoder.params)
-        for name in self.encoder_class().locator_params:
+        cls = self.encoder_class()
+        for name in (*cls.locator_params, *cls.limit_params):
             params.pop(name, None)
         payload = {
             "format": FINGERPRINT_FORMAT,

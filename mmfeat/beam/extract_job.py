@@ -6,7 +6,7 @@ import uuid
 from mmfeat.beam import pipeline
 from mmfeat.extract.bucket_job import RunContext
 from mmfeat.extract.report import check_accounting, error_rate, merge_bucket_stats, stamp
-from mmfeat.sources.manifest import ManifestSource
+from mmfeat.sources.select import open_source
 from mmfeat.spec import FeatureSpec, load_spec
 from mmfeat.store import FeatureStore, feature_set
 from mmfeat.store.files import replace_json
@@ -16,12 +16,13 @@ log = logging.getLogger(__name__)
 
 
 def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = None,
-            n_buckets: int | None = None) -> dict:
+            n_buckets: int | None = None, source: str | None = None) -> dict:
     """Extract ``spec`` (a FeatureSpec or YAML path) from ``inputs`` into the store; return the run report.
 
     Ids the store already holds with the same content are skipped, identical
     contents are encoded once, bad rows become error rows. ``beam_args`` are
     standard Beam pipeline options (``--runner``, ``--direct_num_workers`` …).
+    ``source`` overrides the spec's ``input.source`` (``manifest``, ``webdataset``).
     """
     spec = spec if isinstance(spec, FeatureSpec) else load_spec(spec)
     store = FeatureStore(store_root, create=True, n_buckets=n_buckets)
@@ -29,7 +30,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     fingerprint = spec.fingerprint(identity)
     set_dir = store.set_dir(spec.name)
     feature_set.ensure(set_dir, spec, fingerprint, identity)
-    source = ManifestSource(inputs, column=spec.input.column, id_column=id_column or spec.input.id_column)
+    source = open_source(inputs, spec, kind=source, id_column=id_column)
     run_id = f"{stamp()}-{uuid.uuid4().hex[:8]}"
     ctx = RunContext(str(store.root), spec, fingerprint, run_id)
     started = time.time()

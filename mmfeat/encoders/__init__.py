@@ -1,6 +1,13 @@
 """Encoders turn validated inputs into vectors. Subclass ``Encoder``, register, name in YAML."""
 from mmfeat.registry import Registry
 
-ENCODERS = Registry("encoder", {"hf-text": "mmfeat.encoders.hf_text"})
+ENCODERS = Registry("encoder", {
+    "hf-text": "mmfeat.encoders.hf_text",
+    "hf-image": "mmfeat.encoders.hf_image",
+    "effnet-lite0": "mmfeat.encoders.effnet",
+    "pixels": "mmfeat.encoders.pixels",
+    "hf-audio": "mmfeat.encoders.hf_audio",
+    "logmel": "mmfeat.encoders.logmel",
+})
 
 __all__ = ["ENCODERS"]

@@ -105,12 +105,15 @@ class BucketJob:
         return todo, replaced
 
     def _vectors_for(self, todo):
-        """Vectors for ``todo``: identical contents encoded once, contents the store has copied."""
+        """Outputs for ``todo``: identical contents encoded once, contents the store has copied.
+
+        An output is ``(vector, chunks)``; ``chunks`` is None unless the feature set keeps them.
+        """
         by_content = defaultdict(list)
         for c in todo:
             by_content[c.ckey].append(c)
-        vectors = self._stored_vectors(set(by_content) & self._stored_ckeys)
-        to_encode = [k for k in by_content if k not in vectors]
+        outputs = self._stored_outputs(set(by_content) & self._stored_ckeys)
+        to_encode = [k for k in by_content if k not in outputs]
         stats = {"n_encoded": 0, "n_batches": 0, "n_reused": 0}
         if to_encode:
             t0 = time.perf_counter()
@@ -118,27 +121,30 @@ class BucketJob:
             self.seconds["load"] += time.perf_counter() - t0
             result = encode_values(encoder, [by_content[k][0].value for k in to_encode], self.ctx.spec.batching)
             self.seconds.update(result.seconds)
+            keeps = self.ctx.spec.keeps_chunks
             for i, key in enumerate(to_encode):
                 if i in result.vectors:
-                    vectors[key] = result.vectors[i]
+                    outputs[key] = (result.vectors[i], result.sequences[i] if keeps else None)
                 else:
                     stage, reason = result.failures[i]
                     self.errors.extend(ErrorRow(c.id, stage, reason, c.source, c.line) for c in by_content[key])
             stats.update(n_encoded=len(result.vectors), n_batches=result.n_batches)
         ids, rows, ckeys = [], [], []
         for key, group in by_content.items():
-            if key in vectors:
+            if key in outputs:
                 for c in group:
-                    ids.append(c.id), rows.append(vectors[key]), ckeys.append(key)
+                    ids.append(c.id), rows.append(outputs[key]), ckeys.append(key)
         stats["n_reused"] = len(ids) - stats["n_encoded"]
         return ids, rows, ckeys, stats
 
-    def _stored_vectors(self, keys: set) -> dict:
+    def _stored_outputs(self, keys: set) -> dict:
         if not keys:
             return {}
         table = self._stored_rows
         matrix = embedding_matrix(table["embedding"])
-        return {k: matrix[i] for i, k in enumerate(table["content_key"].to_pylist()) if k in keys}
+        chunks = table["chunks"] if self.ctx.spec.keeps_chunks else None
+        return {k: (matrix[i], embedding_matrix(chunks[i].values) if chunks is not None else None)
+                for i, k in enumerate(table["content_key"].to_pylist()) if k in keys}
 
     def _commit(self, ids, rows, ckeys, replaced, touched):
         """Publish the new data part and refreshed errors in one commit; None if nothing changed."""
@@ -146,7 +152,8 @@ class BucketJob:
         add, remove = [], []
         name = f"part-{self.ctx.run_id}-{self.state.version + 1:08d}.parquet"
         if ids:
-            table = data_table(ids, np.stack(rows), ckeys)
+            chunks = [r[1] for r in rows] if self.ctx.spec.keeps_chunks else None
+            table = data_table(ids, np.stack([r[0] for r in rows]), ckeys, chunks)
             if replaced:
                 # Changed contents: rewrite the bucket without the superseded rows.
                 kept = self._stored_rows

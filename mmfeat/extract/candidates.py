@@ -5,7 +5,8 @@ never travel further than the worker that read them.
 """
 from typing import Any, Iterator, NamedTuple
 
-from mmfeat.buckets import bucket_of, content_key
+from mmfeat.buckets import bucket_of
+from mmfeat.errors import InputError
 from mmfeat.records import ErrorRow
 
 
@@ -25,9 +26,14 @@ def keyed_candidates(source, shard, encoder, n_buckets: int) -> Iterator[tuple[i
         if isinstance(row, ErrorRow):
             yield bucket_of(row.id, n_buckets), row
             continue
+        bucket = bucket_of(row.id, n_buckets)
         reason = encoder.validate(row.value)
         if reason:
-            yield bucket_of(row.id, n_buckets), ErrorRow(row.id, "validate", reason, row.source, row.line)
-        else:
-            yield bucket_of(row.id, n_buckets), Candidate(row.id, row.value, row.source, row.line,
-                                                         content_key(row.value))
+            yield bucket, ErrorRow(row.id, "validate", reason, row.source, row.line)
+            continue
+        try:
+            ckey = encoder.content_key(row.value)
+        except InputError as exc:  # e.g. a manifest path to a missing file
+            yield bucket, ErrorRow(row.id, exc.stage, exc.reason, row.source, row.line)
+            continue
+        yield bucket, Candidate(row.id, row.value, row.source, row.line, ckey)

@@ -1,6 +1,6 @@
 """Sources list shards of input and read each into Records and ErrorRows."""
 from mmfeat.registry import Registry
 
-SOURCES = Registry("source", {"manifest": "mmfeat.sources.manifest"})
+SOURCES = Registry("source", {"manifest": "mmfeat.sources.manifest", "webdataset": "mmfeat.sources.webdataset"})
 
 __all__ = ["SOURCES"]

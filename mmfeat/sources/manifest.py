@@ -2,10 +2,15 @@
 
 Each matching file is one shard. Rows stream: CSV and JSONL line by line,
 Parquet one record batch at a time, so a manifest never has to fit in memory.
+For image and audio feature sets the column holds file references: absolute
+paths and URIs are used as they are, relative paths are resolved against the
+manifest's own directory (so a dataset directory can be moved as a whole).
 """
 import csv
 import io
 import json
+import os
+import posixpath
 from typing import Iterator
 
 import fsspec
@@ -26,14 +31,27 @@ def format_of(path: str) -> str:
     raise MmfeatError(f"{path}: cannot tell the manifest format; use a .csv, .jsonl or .parquet file")
 
 
+def resolve_reference(ref: str, manifest: str) -> str:
+    """A file reference read from ``manifest``: URIs and absolute paths as given, relative ones
+    against the manifest's directory (made absolute for local manifests, so workers agree)."""
+    if "://" in ref or posixpath.isabs(ref):
+        return ref
+    if ref.startswith("~"):
+        return os.path.expanduser(ref)
+    if "://" in manifest:
+        return posixpath.join(posixpath.dirname(manifest), ref)
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(manifest)), ref))
+
+
 @SOURCES.register("manifest")
 class ManifestSource(Source):
     """Reads ``id_column`` and ``column`` from every file matching ``patterns``."""
 
-    def __init__(self, patterns, *, column: str, id_column: str = "id"):
+    def __init__(self, patterns, *, column: str, id_column: str = "id", modality: str = "text"):
         self.patterns = [patterns] if isinstance(patterns, str) else list(patterns)
         self.column = column
         self.id_column = id_column
+        self.resolve_paths = modality != "text"
 
     def list_shards(self) -> list[str]:
         paths = []
@@ -80,7 +98,10 @@ class ManifestSource(Source):
             return ErrorRow(locator(source, line), "read", f"id must be a string or integer, got {id_!r}", source, line)
         if self.column not in row:
             return ErrorRow(str(id_), "read", f"missing field {self.column!r}", source, line)
-        return Record(str(id_), row[self.column], source, line)
+        value = row[self.column]
+        if self.resolve_paths and isinstance(value, str) and value.strip():
+            value = resolve_reference(value.strip(), source)
+        return Record(str(id_), value, source, line)
 
     def _read_jsonl(self, path: str):
         with fsspec.open(path, "rt", encoding="utf-8", errors="strict") as f:

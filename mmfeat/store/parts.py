@@ -18,19 +18,34 @@ from mmfeat.hashing import sha256_file
 from mmfeat.records import ERROR_COLUMNS
 from mmfeat.store.files import publish, temp_path
 
+VECTOR_COLUMNS = ("embedding", "chunks")
 ERRORS_SCHEMA = pa.schema(
     [("id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("source", pa.string()),
      ("line", pa.int64()), ("run_id", pa.string())]
 )
 
 
-def data_table(ids: list[str], vectors: np.ndarray, content_keys: list[str]) -> pa.Table:
-    """Build a data table: ``id``, fixed-size-list ``embedding``, ``content_key``."""
+def vectors_array(vectors: np.ndarray) -> pa.FixedSizeListArray:
+    """A (n, dim) array as a fixed-size-list column, without copying the floats."""
     vectors = np.ascontiguousarray(vectors)
-    flat = pa.array(vectors.reshape(-1))
-    embedding = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
-    return pa.table({"id": pa.array(ids, pa.string()), "embedding": embedding,
-                     "content_key": pa.array(content_keys, pa.string())})
+    return pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+
+
+def sequences_array(sequences: list[np.ndarray]) -> pa.ListArray:
+    """Variable-length sequences of equal-dim vectors as ``list<fixed_size_list<float>>``."""
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in sequences])]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), vectors_array(np.concatenate(sequences)))
+
+
+def data_table(ids: list[str], vectors: np.ndarray, content_keys: list[str],
+               chunks: list[np.ndarray] | None = None) -> pa.Table:
+    """Build a data table: ``id``, fixed-size-list ``embedding``, ``content_key`` and, for
+    feature sets that keep them, ``chunks`` (each row's per-window vectors, in order)."""
+    columns = {"id": pa.array(ids, pa.string()), "embedding": vectors_array(vectors),
+               "content_key": pa.array(content_keys, pa.string())}
+    if chunks is not None:
+        columns["chunks"] = sequences_array(chunks)
+    return pa.table(columns)
 
 
 def errors_table(rows, run_id: str) -> pa.Table:
@@ -44,9 +59,9 @@ def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path) -> dict:
     """Write ``table`` to ``final`` atomically; return the log entry describing it."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
-    compression = {name: ("none" if name == "embedding" else "zstd") for name in table.column_names}
+    compression = {name: ("none" if name in VECTOR_COLUMNS else "zstd") for name in table.column_names}
     pq.write_table(table, tmp, compression=compression, use_dictionary=False,
-                   write_statistics=[n for n in table.column_names if n != "embedding"])
+                   write_statistics=[n for n in table.column_names if n not in VECTOR_COLUMNS])
     digest = publish(tmp, final)
     return {"path": final.relative_to(set_dir).as_posix(), "kind": kind, "rows": table.num_rows,
             "sha256": digest, "bytes": final.stat().st_size}

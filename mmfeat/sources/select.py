@@ -1,0 +1,26 @@
+"""Pick and build the source for a run: by name, or by the input file names (``auto``)."""
+from mmfeat.errors import SpecError
+from mmfeat.sources import SOURCES
+
+
+def source_kind(patterns: list[str]) -> str:
+    """``webdataset`` when every input is a tar shard (pattern), else ``manifest``."""
+    from mmfeat.sources.webdataset import is_tar
+
+    return "webdataset" if patterns and all(is_tar(p) for p in patterns) else "manifest"
+
+
+def open_source(patterns, spec, *, kind: str | None = None, id_column: str | None = None):
+    """The Source reading ``patterns`` for ``spec``: ``kind`` (or ``spec.input.source``; ``auto`` guesses)."""
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    kind = kind or spec.input.source
+    if kind == "auto":
+        kind = source_kind(patterns)
+    try:
+        cls = SOURCES.get(kind)
+    except KeyError as exc:
+        raise SpecError(f"input.source: {exc.args[0]}") from None
+    id_column = id_column or spec.input.id_column
+    if kind == "webdataset" and id_column == "id":
+        id_column = "__key__"
+    return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality)
