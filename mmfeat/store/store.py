@@ -13,7 +13,8 @@ from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
 from mmfeat.store.parts import ERRORS_SCHEMA, read_part, verify_part
 
-EMPTY_DATA = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32())), ("content_key", pa.string())])
+EMPTY_DATA = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32())), ("content_key", pa.string()),
+                        ("chunks", pa.list_(pa.list_(pa.float32())))])
 
 
 class FeatureStore:
@@ -132,21 +133,30 @@ class FeatureStore:
         ``how="inner"`` keeps ids present in every set; ``"outer"`` keeps all ids,
         with null where a set lacks one (a missing modality).
         """
-        if how not in ("inner", "outer"):
-            raise ValueError(f"how must be 'inner' or 'outer', got {how!r}")
-        for name in names:
-            self.info(name)
-        pieces = [self._join_bucket(names, b, how) for b in range(self.n_buckets)]
+        pieces = list(self.join_buckets(names, how=how))
         # Buckets where a set has no rows carry a generic list type; cast them to the set's real one.
         fields = []
-        for i, name in enumerate(["id", *names]):
+        for i, name in enumerate(pieces[0].schema.names):
             types = [p.schema.field(i).type for p in pieces if pa.types.is_fixed_size_list(p.schema.field(i).type)]
             fields.append(pa.field(name, types[0] if types else pieces[0].schema.field(i).type))
         schema = pa.schema(fields)
         return pa.concat_tables([p.cast(schema) for p in pieces])
 
-    def _join_bucket(self, names, bucket, how) -> pa.Table:
-        tables = [self.read_bucket(n, bucket, columns=["id", "embedding"]) for n in names]
+    def join_buckets(self, names: list[str], *, how: str = "inner", chunks: bool = False):
+        """Yield the join of ``names`` one bucket at a time (memory bounded by a bucket).
+
+        Columns: ``id``, one embedding column per set and, with ``chunks``, a
+        ``<name>.chunks`` column for each set that keeps per-window vectors.
+        """
+        if how not in ("inner", "outer"):
+            raise ValueError(f"how must be 'inner' or 'outer', got {how!r}")
+        with_chunks = {n for n in names if chunks and self.info(n)["spec"]["encoder"].get("keep_chunks")}
+        for bucket in range(self.n_buckets):
+            yield self._join_bucket(names, bucket, how, with_chunks)
+
+    def _join_bucket(self, names, bucket, how, with_chunks=()) -> pa.Table:
+        tables = [self.read_bucket(n, bucket, columns=["id", "embedding", *(["chunks"] if n in with_chunks else [])])
+                  for n in names]
         index = [dict(zip(t["id"].to_pylist(), range(t.num_rows))) for t in tables]
         if how == "inner":
             ids = [i for i in index[0] if all(i in other for other in index[1:])]
@@ -156,6 +166,8 @@ class FeatureStore:
         for name, table, idx in zip(names, tables, index):
             take = pa.array([idx.get(i) for i in ids], pa.int64())
             columns[name] = table["embedding"].take(take)
+            if name in with_chunks:
+                columns[f"{name}.chunks"] = table["chunks"].take(take)
         return pa.table(columns)
 
 

@@ -1,0 +1,1 @@
+"""Exporters from the store to formats other tools read directly."""
