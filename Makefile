@@ -28,6 +28,8 @@ demo: $(STAMP)  ## text demo: generate a manifest, extract it twice, read it bac
 
 bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures and ratios)
 	$(BIN)/python benchmarks/text_throughput.py
+	$(BIN)/python benchmarks/image_throughput.py
+	$(BIN)/python benchmarks/audio_throughput.py
 	$(BIN)/python benchmarks/memory_scaling.py
 
 clean:

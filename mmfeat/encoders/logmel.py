@@ -4,7 +4,9 @@ For each clip: a log-mel spectrogram (25 ms windows, 10 ms hop at 16 kHz by
 default), optionally its deltas, then the mean and standard deviation of every
 band over time. With 64 mels and deltas that is 64 × 2 × 2 = 256 values. The
 clip is processed on its own, never padded with its batch neighbours, so its
-vector does not depend on what it was batched with.
+vector does not depend on what it was batched with. The features are computed
+right after decoding, on the decode threads: per-clip spectrograms are too small
+to keep two cores busy from one thread.
 """
 from dataclasses import dataclass
 from typing import Literal
@@ -13,6 +15,7 @@ import numpy as np
 
 from mmfeat.encoders import ENCODERS
 from mmfeat.encoders.audio import AudioEncoder, AudioParams
+from mmfeat.encoders.base import Chunks
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,9 +78,25 @@ class LogMelEncoder(AudioEncoder):
         self._torch = torch
         self.transform = make_transform(self.params)
 
-    def encode(self, items):
+    def prepare(self, data):
+        samples = super().prepare(data)
         with self._torch.inference_mode():
-            return np.stack([logmel_stats(item, self.transform, self.params).numpy() for item in items])
+            if isinstance(samples, Chunks):
+                return Chunks(self._stats(chunk) for chunk in samples)
+            return self._stats(samples)
+
+    def _stats(self, samples):
+        return logmel_stats(samples, self.transform, self.params).numpy()
+
+    def cost(self, item):
+        return 1  # items are finished feature vectors
+
+    @property
+    def batch_overhead(self):
+        return 1
+
+    def encode(self, items):
+        return np.stack(items)
 
     @property
     def dim(self):

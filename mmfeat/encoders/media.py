@@ -48,7 +48,7 @@ class MediaEncoder(Encoder):
 
     @property
     def window(self):
-        return self.batching.window or 4 * self.batching.max_batch_size
+        return self.batching.window or self.batching.max_batch_size
 
     def preprocess(self, values):
         if getattr(self, "_pool", None) is None:

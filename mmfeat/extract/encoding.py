@@ -28,9 +28,13 @@ class EncodeResult:
         self.seconds = {"preprocess": 0.0, "encode": 0.0}
 
 
-def _windows(n: int, size: int | None):
-    size = size or max(n, 1)
-    return [range(start, min(start + size, n)) for start in range(0, n, size)]
+def _windows(n: int, size: int | None) -> list[range]:
+    """Consecutive index ranges of ``size`` (all of ``n`` if None). The first is a quarter as long, so
+    the model starts early and every later window is decoded while the previous one encodes."""
+    if not size or size >= n and n <= 8:
+        return [range(0, n)] if n else []
+    first = min(n, max(1, size // 4))
+    return [range(0, first)] + [range(s, min(s + size, n)) for s in range(first, n, size)]
 
 
 def encode_values(encoder, values: list, batching) -> EncodeResult:

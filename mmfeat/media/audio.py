@@ -1,4 +1,5 @@
 """Decode audio bytes with soundfile: duration guard from the header, mono, finite, resampled."""
+import functools
 import io
 
 import numpy as np
@@ -43,6 +44,14 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     if rate == target:
         return samples
     import torch
-    import torchaudio.functional as AF
 
-    return AF.resample(torch.from_numpy(samples), rate, target).numpy()
+    with torch.inference_mode():
+        return _resampler(rate, target)(torch.from_numpy(samples)).numpy()
+
+
+@functools.lru_cache(maxsize=32)
+def _resampler(rate: int, target: int):
+    """One torchaudio ``Resample`` per rate pair: its sinc kernel is built once, not per clip."""
+    import torchaudio.transforms as T
+
+    return T.Resample(rate, target)
