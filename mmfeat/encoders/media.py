@@ -48,7 +48,9 @@ class MediaEncoder(Encoder):
 
     @property
     def window(self):
-        return self.batching.window or self.batching.max_batch_size
+        # Four batches: decoding overlaps the model without splitting a small bucket into small batches
+        # (on few cores, decode threads and the forward pass compete; bigger batches win).
+        return self.batching.window or 4 * self.batching.max_batch_size
 
     def preprocess(self, values):
         if getattr(self, "_pool", None) is None:
