@@ -1,4 +1,4 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair.
+"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, train.
 
 Exit codes:
   0  success
@@ -104,6 +104,23 @@ def _export_wds(args, _) -> int:
     return EXIT_OK
 
 
+def _train(args, _) -> int:
+    from mmfeat.train.config import load_config
+    from mmfeat.train.run import train
+
+    cfg = load_config(args.config)
+    if args.out:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, out=args.out)
+    metrics = train(cfg, progress=not args.quiet)
+    from mmfeat.train.report import format_table
+
+    print(format_table(metrics))
+    print(f"run directory: {cfg.out} (metrics.json, model.safetensors, plots/)")
+    return EXIT_OK
+
+
 def _verify(args, _) -> int:
     from mmfeat.store import FeatureStore
 
@@ -172,7 +189,14 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--prefix", default="shard", help="shard file prefix (default: shard → shard-000000.tar)")
     w.add_argument("--overwrite", action="store_true", help="replace the contents of --out")
     w.set_defaults(func=_export_wds)
+    t = sub.add_parser("train", help="train a joint or sequential fusion model on feature sets (run YAML)")
+    t.add_argument("config", help="run config YAML: store, features, labels, task, mode, fusion, out, …")
+    t.add_argument("--out", help="run directory (overrides the YAML's out)")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
+    t.set_defaults(func=_train)
     for s in sub.choices.values():
+        if s.prog.split()[-1] in ("train",):
+            continue
         if s.prog.split()[-1] != "extract":
             s.add_argument("--store", required=True, help="store root directory")
     return p

@@ -1,0 +1,97 @@
+"""The training run config (``mmfeat train CONFIG.yaml``): frozen, validated, errors naming the field."""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mmfeat.dataclass_loader import build
+from mmfeat.errors import SpecError
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """The labels table and the split: ``split_column`` (train/val/test values) or hash fractions."""
+
+    path: str
+    column: str
+    id_column: str = "id"
+    split_column: str | None = None
+    val: float = 0.1
+    test: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self):
+        if not (0 <= self.val < 1 and 0 <= self.test < 1 and self.val + self.test < 1):
+            raise ValueError(f"need 0 <= val, test and val + test < 1, got val={self.val}, test={self.test}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs. ``fusion`` is a registered fusion operator (joint mode)."""
+
+    store: str
+    features: list
+    labels: LabelsConfig
+    out: str
+    task: Literal["multiclass", "multilabel", "regression"] = "multiclass"
+    mode: Literal["joint", "sequential"] = "joint"
+    fusion: str = "concat"
+    stages: list | None = None
+    complete_cases: bool = False
+    hidden: int = 64
+    dropout: float = 0.2
+    modality_dropout: float = 0.0
+    epochs: int = 200
+    patience: int = 15
+    batch_size: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    folds: int = 5
+    oof: bool = True
+    stage_hidden: bool = False
+    seed: int = 0
+    baselines: bool = True
+    origin: str = field(default="<dict>", compare=False)
+
+    @classmethod
+    def from_dict(cls, raw: dict, origin: str = "<dict>") -> "TrainConfig":
+        if not isinstance(raw, dict):
+            raise SpecError(f"{origin}: a run config must be a mapping")
+        raw = dict(raw)
+        labels = raw.pop("labels", None)
+        split = raw.pop("split", None)
+        if isinstance(labels, dict) and isinstance(split, dict):
+            labels = {**labels, **split}
+        if labels is None:
+            raise SpecError(f"{origin}: labels: required field is missing")
+        labels = build(LabelsConfig, labels, f"{origin}: labels")
+        config = build(cls, {**raw, "labels": labels, "origin": origin}, origin)
+        if not config.features or not all(isinstance(f, str) for f in config.features):
+            raise SpecError(f"{origin}: features: give a list of feature-set names")
+        if config.stages is not None and sorted(config.stages) != sorted(config.features):
+            raise SpecError(f"{origin}: stages must order exactly the features {config.features}")
+        from mmfeat.train.fusion import FUSIONS
+
+        if config.fusion not in FUSIONS.names():
+            raise SpecError(f"{origin}: fusion: unknown {config.fusion!r}; known: {', '.join(FUSIONS.names())}")
+        if config.folds < 2:
+            raise SpecError(f"{origin}: folds must be >= 2")
+        return config
+
+
+def load_config(path) -> TrainConfig:
+    """Read a run YAML; relative ``store``, ``labels.path`` and ``out`` are relative to the YAML's directory."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: run config not found") from None
+    base = path.resolve().parent
+    if isinstance(raw, dict):
+        for key in ("store", "out"):
+            if isinstance(raw.get(key), str) and "://" not in raw[key]:
+                raw[key] = str(base / raw[key])
+        if isinstance(raw.get("labels"), dict) and isinstance(raw["labels"].get("path"), str):
+            raw["labels"] = {**raw["labels"], "path": str(base / raw["labels"]["path"])}
+    return TrainConfig.from_dict(raw, origin=str(path))

@@ -1,0 +1,113 @@
+"""Training data: feature sets joined by id (bucket-wise), masks for missing modalities, labels, split.
+
+Features are joined with an outer join so an id missing from a feature set is a
+missing modality (mask 0, zero vector), not a dropped row; ``complete_cases``
+keeps only ids present in every set. Ids without a label are not training data;
+labelled ids with no feature at all are counted and left out.
+"""
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from mmfeat.errors import MmfeatError
+from mmfeat.store.store import embedding_matrix
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Dataset:
+    """In-memory arrays: ``x[name]`` (n, d) float32, ``mask`` (n, M), ``y``, ``split`` (n,) of 0/1/2."""
+
+    ids: np.ndarray
+    names: list
+    x: dict
+    mask: np.ndarray
+    y: np.ndarray
+    split: np.ndarray
+    classes: list | None
+    counts: dict
+
+    def rows(self, part: str) -> np.ndarray:
+        return np.flatnonzero(self.split == SPLITS.index(part))
+
+    @property
+    def dims(self) -> dict:
+        return {n: self.x[n].shape[1] for n in self.names}
+
+
+def hash_unit(id_: str, seed: int) -> float:
+    """A deterministic uniform number in [0, 1) for ``id_`` (the hash split)."""
+    digest = hashlib.blake2b(f"{seed}:{id_}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2 ** 64
+
+
+def assign_split(ids, values, labels_cfg) -> np.ndarray:
+    """0/1/2 per id from the split column, or from id hashes; val carved from train when absent."""
+    if labels_cfg.split_column:
+        lookup = {"train": 0, "val": 1, "valid": 1, "validation": 1, "dev": 1, "test": 2}
+        bad = sorted({str(v) for v in values if str(v).lower() not in lookup})
+        if bad:
+            raise MmfeatError(f"{labels_cfg.path}: column {labels_cfg.split_column!r} has values "
+                              f"{', '.join(bad[:5])}; use train, val or test")
+        split = np.array([lookup[str(v).lower()] for v in values])
+        if not (split == 1).any():  # no val rows: carve them out of train, deterministically
+            carve = np.array([hash_unit(i, labels_cfg.seed) < labels_cfg.val for i in ids])
+            split[(split == 0) & carve] = 1
+        return split
+    u = np.array([hash_unit(i, labels_cfg.seed) for i in ids])
+    return np.where(u < labels_cfg.test, 2, np.where(u < labels_cfg.test + labels_cfg.val, 1, 0))
+
+
+def encode_targets(values, task: str):
+    """Targets as arrays: class indices (multiclass), a 0/1 matrix (multilabel), floats (regression)."""
+    if task == "regression":
+        return np.asarray(values, dtype=np.float32), None
+    if task == "multilabel":
+        sets = [v if isinstance(v, list) else str(v).split("|") for v in values]
+        classes = sorted({str(c) for s in sets for c in s if str(c)})
+        index = {c: k for k, c in enumerate(classes)}
+        y = np.zeros((len(sets), len(classes)), np.float32)
+        for row, s in enumerate(sets):
+            for c in s:
+                if str(c):
+                    y[row, index[str(c)]] = 1
+        return y, classes
+    classes = sorted({str(v) for v in values}, key=lambda c: (len(c), c))
+    index = {c: k for k, c in enumerate(classes)}
+    return np.array([index[str(v)] for v in values], dtype=np.int64), classes
+
+
+def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = False) -> Dataset:
+    """Join ``names`` from ``store`` with the labels table into a Dataset."""
+    from mmfeat.tables import read_table
+
+    columns = [labels_cfg.column] + ([labels_cfg.split_column] if labels_cfg.split_column else [])
+    labels = read_table(labels_cfg.path, id_column=labels_cfg.id_column, columns=columns)
+    label_ids = labels[labels_cfg.id_column].to_pylist()
+    targets = labels[labels_cfg.column].to_pylist()
+    joined = store.join(list(names), how="inner" if complete_cases else "outer")
+    position = {i: k for k, i in enumerate(joined["id"].to_pylist())}
+    keep = [k for k, i in enumerate(label_ids) if i in position and targets[k] is not None]
+    rows = pa.array([position[label_ids[k]] for k in keep], pa.int64())
+    x, mask = {}, np.zeros((len(keep), len(names)), np.float32)
+    for m, name in enumerate(names):
+        column = joined[name].combine_chunks().take(rows)
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        present = embedding_matrix(column.filter(pa.array(valid)))
+        dim = present.shape[1] if present.size else store.read(name, columns=["embedding"])["embedding"].type.list_size
+        values = np.zeros((len(keep), dim), np.float32)
+        values[valid] = present
+        x[name], mask[:, m] = values, valid
+    ids = np.array([label_ids[k] for k in keep], dtype=object)
+    y, classes = encode_targets([targets[k] for k in keep], task)
+    split_values = labels[labels_cfg.split_column].to_pylist() if labels_cfg.split_column else None
+    split = assign_split(ids, [split_values[k] for k in keep] if split_values else None, labels_cfg)
+    counts = {"labelled": len(label_ids), "used": len(keep), "no_features": len(label_ids) - len(keep),
+              **{f"n_{s}": int((split == i).sum()) for i, s in enumerate(SPLITS)},
+              "present": {n: int(mask[:, m].sum()) for m, n in enumerate(names)}}
+    if not len(keep):
+        raise MmfeatError(f"{labels_cfg.path}: no labelled id has features in {', '.join(names)}")
+    return Dataset(ids, list(names), x, mask, y, split, classes, counts)

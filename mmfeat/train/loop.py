@@ -1,0 +1,87 @@
+"""Fit a model on in-memory tensors: AdamW, minibatches, early stopping on validation loss, a progress bar."""
+import copy
+import logging
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def loss_fn(task: str):
+    if task == "multiclass":
+        return torch.nn.functional.cross_entropy
+    if task == "multilabel":
+        return torch.nn.functional.binary_cross_entropy_with_logits
+    return lambda out, y: torch.nn.functional.mse_loss(out.squeeze(-1), y)
+
+
+def predict(model, xs, mask, batch_size: int = 4096) -> np.ndarray:
+    """Logits for every row (eval mode, no grad)."""
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(mask), batch_size):
+            out.append(model([x[s:s + batch_size] for x in xs], mask[s:s + batch_size]))
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
+def drop_modalities(mask, p: float, generator):
+    """Zero each present modality with probability ``p``, never all of a row's modalities."""
+    if p <= 0:
+        return mask
+    keep = (torch.rand(mask.shape, generator=generator) >= p).float() * mask
+    empty = keep.sum(dim=1) == 0
+    keep[empty] = mask[empty]
+    return keep
+
+
+def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=3e-3, weight_decay=1e-4,
+        modality_dropout=0.0, seed=0, desc="train", progress=True):
+    """Train on ``train = (xs, mask, y)``; keep the weights with the best validation loss.
+
+    Returns the history: per-epoch train and validation loss.
+    """
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    criterion = loss_fn(task)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    xs, mask, y = train
+    n = len(y)
+    best, best_state, bad, history = float("inf"), None, 0, {"train_loss": [], "val_loss": []}
+    bar = tqdm(range(epochs), desc=desc, leave=False, disable=not progress)
+    for _ in bar:
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
+            batch_mask = drop_modalities(mask[idx], modality_dropout, generator)
+            loss = criterion(model([x[idx] for x in xs], batch_mask), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        history["train_loss"].append(total / max(n, 1))
+        val_loss = _loss(model, criterion, val) if val is not None and len(val[2]) else history["train_loss"][-1]
+        history["val_loss"].append(val_loss)
+        bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val_loss:.3f}")
+        if val_loss < best - 1e-5:
+            best, best_state, bad = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def _loss(model, criterion, data):
+    xs, mask, y = data
+    model.eval()
+    with torch.inference_mode():
+        return float(criterion(model(xs, mask), y).item())

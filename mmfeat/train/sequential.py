@@ -1,0 +1,69 @@
+"""Sequential mode: stage k trains on its modality plus stage k−1's predicted probabilities.
+
+Predictions for training rows are out-of-fold (K folds): a row's stage output
+comes from a model that never saw it, so the next stage learns how far to trust
+it. Val and test rows get the average of the K fold models. ``oof=False`` trains
+one model on all training rows and feeds its in-sample predictions forward: the
+leaky variant, kept as an ablation. A row missing a stage's modality keeps the
+previous stage's prediction.
+"""
+import numpy as np
+import torch
+
+from mmfeat.train.loop import fit, predict
+from mmfeat.train.metrics import softmax
+from mmfeat.train.model import JointModel
+from mmfeat.train.tensors import tensors
+
+
+def fold_of(n: int, folds: int, seed: int) -> np.ndarray:
+    """A deterministic fold number per training row."""
+    return np.random.default_rng(seed).permutation(n) % folds
+
+
+def run_stages(ds, cfg, order, n_out, *, progress=True):
+    """Train the stages in ``order``; return ``(probs (n, C) after the last stage, stage records)``."""
+    n = len(ds.y)
+    train_rows, val_rows = ds.rows("train"), ds.rows("val")
+    prior = np.bincount(ds.y[train_rows], minlength=n_out).astype(np.float32) + 1
+    probs = np.tile(prior / prior.sum(), (n, 1)).astype(np.float32)
+    stages = []
+    for k, name in enumerate(order):
+        m = ds.names.index(name)
+        present = ds.mask[:, m] > 0
+        extra = probs if k > 0 else None
+        dim = ds.x[name].shape[1] + (n_out if k > 0 else 0)
+        t_rows, v_rows = train_rows[present[train_rows]], val_rows[present[val_rows]]
+        stage_out = probs.copy()
+        models = []
+        if cfg.oof:
+            fold = fold_of(len(t_rows), cfg.folds, cfg.seed + k)
+            others = np.flatnonzero(present & (ds.split != 0))
+            averaged = np.zeros((len(others), n_out), np.float32)
+            for f in range(cfg.folds):
+                model = _fit(ds, cfg, name, extra, dim, n_out, t_rows[fold != f], v_rows, k, f, progress)
+                held = t_rows[fold == f]
+                stage_out[held] = softmax(predict(model, *tensors(ds, held, [name], extra=extra)[:2]))
+                averaged += softmax(predict(model, *tensors(ds, others, [name], extra=extra)[:2])) / cfg.folds
+                models.append(model)
+            stage_out[others] = averaged
+        else:
+            model = _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, 0, progress)
+            rows = np.flatnonzero(present)
+            stage_out[rows] = softmax(predict(model, *tensors(ds, rows, [name], extra=extra)[:2]))
+            models.append(model)
+        stages.append({"name": name, "models": models, "train_rows": int(len(t_rows)),
+                       "train_accuracy": float((stage_out[t_rows].argmax(1) == ds.y[t_rows]).mean())
+                       if len(t_rows) else None})
+        probs = stage_out
+    return probs, stages
+
+
+def _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, f, progress):
+    torch.manual_seed(cfg.seed + 100 * k + f)
+    model = JointModel([dim], n_out, fusion="concat", hidden=cfg.hidden, dropout=cfg.dropout)
+    fit(model, cfg.task, tensors(ds, t_rows, [name], extra=extra), tensors(ds, v_rows, [name], extra=extra),
+        epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr,
+        weight_decay=cfg.weight_decay, seed=cfg.seed + 100 * k + f, desc=f"stage {k + 1} {name} fold {f + 1}",
+        progress=progress)
+    return model

@@ -1,0 +1,17 @@
+"""Select rows and modalities of a Dataset as torch tensors."""
+import numpy as np
+import torch
+
+
+def tensors(ds, rows, names=None, task="multiclass", extra=None):
+    """``(xs, mask, y)`` for ``rows`` over ``names`` (default all). ``extra`` (n, k) is appended to every x."""
+    names = names or ds.names
+    xs = []
+    for name in names:
+        x = ds.x[name][rows]
+        if extra is not None:
+            x = np.concatenate([x, extra[rows]], axis=1)
+        xs.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+    mask = torch.from_numpy(ds.mask[rows][:, [ds.names.index(n) for n in names]].copy())
+    y = torch.from_numpy(ds.y[rows]) if task != "regression" else torch.from_numpy(ds.y[rows].astype(np.float32))
+    return xs, mask, y
