@@ -23,8 +23,8 @@ $(STAMP): setup.py constraints.txt | $(BIN)/python
 test: $(STAMP)  ## the suite CI runs (slow tests included; see README to skip them)
 	$(BIN)/python -m pytest -q -ra tests
 
-demo: $(STAMP)  ## text demo: generate a manifest, extract it twice, read it back
-	$(BIN)/python pipelines/demo_text.py --out demo_out
+demo: $(STAMP)  ## multimodal demo: digits images + DTMF audio + noisy text, extract, train, compare
+	$(BIN)/python pipelines/demo.py --out demo_out
 
 bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures and ratios)
 	$(BIN)/python benchmarks/text_throughput.py
