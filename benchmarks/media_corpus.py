@@ -19,13 +19,18 @@ def photo_like(rng, width: int, height: int) -> np.ndarray:
     return np.clip(img, 0, 255).astype("uint8")
 
 
+def _complete(manifest: Path, n: int) -> bool:
+    """Whether an earlier run already wrote this corpus (its manifest has ``n`` rows)."""
+    return manifest.exists() and sum(1 for _ in open(manifest)) == n
+
+
 def image_corpus(directory: Path, n: int, seed: int = 0) -> Path:
     """``n`` JPEGs of 320–640 px, and a manifest (ids, relative paths); returns the manifest."""
     from PIL import Image
 
     directory.mkdir(parents=True, exist_ok=True)
     manifest = directory / "images.jsonl"
-    if manifest.exists() and sum(1 for _ in open(manifest)) == n:
+    if _complete(manifest, n):
         return manifest
     rng = np.random.default_rng(seed)
     with open(manifest, "w") as f:
@@ -42,7 +47,7 @@ def audio_corpus(directory: Path, n: int, seed: int = 0, min_s: float = 0.5, max
 
     directory.mkdir(parents=True, exist_ok=True)
     manifest = directory / "audio.jsonl"
-    if manifest.exists() and sum(1 for _ in open(manifest)) == n:
+    if _complete(manifest, n):
         return manifest
     rng = np.random.default_rng(seed)
     with open(manifest, "w") as f:

@@ -195,9 +195,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
     t.set_defaults(func=_train)
     for s in sub.choices.values():
-        if s.prog.split()[-1] in ("train",):
-            continue
-        if s.prog.split()[-1] != "extract":
+        if s.prog.split()[-1] not in ("extract", "train"):  # those name the store themselves
             s.add_argument("--store", required=True, help="store root directory")
     return p
 

@@ -61,3 +61,18 @@ def build(cls, mapping, where: str):
         return cls(**mapping)
     except (ValueError, TypeError) as exc:
         raise SpecError(f"{where}: {exc}") from exc
+
+
+def read_yaml(path, what: str):
+    """Parse the YAML file ``path``; a missing file or bad YAML is a ``SpecError`` naming it and ``what`` it is."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"{path}: {what} not found") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None

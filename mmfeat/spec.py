@@ -11,10 +11,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from mmfeat.dataclass_loader import build
+from mmfeat.dataclass_loader import build, read_yaml
 from mmfeat.errors import SpecError
 
 FINGERPRINT_FORMAT = 1
@@ -168,13 +167,4 @@ class FeatureSpec:
 
 def load_spec(path) -> FeatureSpec:
     """Read and validate a feature YAML. Errors name the file and the field."""
-    import yaml
-
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{path}: feature definition not found") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
-    return FeatureSpec.from_dict(raw, origin=str(path))
+    return FeatureSpec.from_dict(read_yaml(path, "feature definition"), origin=str(path))

@@ -7,51 +7,36 @@ batch clips of different lengths is masked out of the mean.
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 
-from mmfeat.encoders import ENCODERS, model_ref
+from mmfeat.encoders import ENCODERS
 from mmfeat.encoders.audio import AudioEncoder, AudioParams
+from mmfeat.encoders.hf_common import HFModelMixin, HFModelParams
 from mmfeat.errors import MmfeatError
 
 
 @dataclass(frozen=True, kw_only=True)
-class HFAudioParams(AudioParams):
-    """``model``: a local directory written by ``save_pretrained``, ``package:<module>`` or a hub id.
+class HFAudioParams(AudioParams, HFModelParams):
+    """``sample_rate`` must match the feature extractor's; it is checked at load."""
 
-    ``sample_rate`` must match the feature extractor's; it is checked at load.
-    """
-
-    model: str
-    revision: str | None = None
     pooling: Literal["mean", "cls", "pooler"] = "mean"
-    normalize: bool = False
-    dtype: Literal["float32", "float16"] = "float32"
 
 
 @ENCODERS.register("hf-audio")
-class HFAudioEncoder(AudioEncoder):
+class HFAudioEncoder(HFModelMixin, AudioEncoder):
     """Pools a transformers audio model's hidden states into one vector per clip (or chunk)."""
 
     Params = HFAudioParams
-    libraries = ("transformers", "torch")
-    locator_params = ("model", "revision")
-
-    @classmethod
-    def identity(cls, params):
-        return model_ref.identity(params.model, params.revision)
 
     def load(self):
         import torch
         from transformers import AutoFeatureExtractor, AutoModel
 
-        location = model_ref.resolve(self.params.model)
-        kwargs = {"revision": self.params.revision} if self.params.revision else {}
-        self.extractor = AutoFeatureExtractor.from_pretrained(location, **kwargs)
+        self.extractor = self.from_pretrained(AutoFeatureExtractor)
         rate = getattr(self.extractor, "sampling_rate", self.params.sample_rate)
         if rate != self.params.sample_rate:
             raise MmfeatError(f"encoder.sample_rate is {self.params.sample_rate} but {self.params.model}'s "
                               f"feature extractor expects {rate}; set sample_rate: {rate}")
-        model = AutoModel.from_pretrained(location, **kwargs)
+        model = self.from_pretrained(AutoModel)
         if getattr(model.config, "is_encoder_decoder", False):  # Whisper: the encoder alone
             model = model.get_encoder()
         self.model = model.eval()
@@ -73,9 +58,7 @@ class HFAudioEncoder(AudioEncoder):
                 pooled = hidden[:, 0]
             else:
                 pooled = self._masked_mean(hidden, [len(x) for x in items])
-            if self.params.normalize:
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.float().numpy().astype(self.params.dtype, copy=False)
+        return self.finish(pooled)
 
     def _masked_mean(self, hidden, lengths):
         """Mean over the frames that cover real samples (all frames if the model cannot tell)."""

@@ -9,42 +9,31 @@ from typing import Literal
 
 import numpy as np
 
-from mmfeat.encoders import ENCODERS, model_ref
+from mmfeat.encoders import ENCODERS
+from mmfeat.encoders.hf_common import HFModelMixin, HFModelParams
 from mmfeat.encoders.image import ImageEncoder, ImageLimits
 from mmfeat.errors import MmfeatError
 
 
 @dataclass(frozen=True, kw_only=True)
-class HFImageParams(ImageLimits):
-    """``model``: a local directory written by ``save_pretrained``, ``package:<module>`` or a hub id."""
+class HFImageParams(ImageLimits, HFModelParams):
+    """The model reference and ``pooling`` (see the module docstring)."""
 
-    model: str
-    revision: str | None = None
     pooling: Literal["pooler", "cls", "mean"] = "pooler"
-    normalize: bool = False
-    dtype: Literal["float32", "float16"] = "float32"
 
 
 @ENCODERS.register("hf-image")
-class HFImageEncoder(ImageEncoder):
+class HFImageEncoder(HFModelMixin, ImageEncoder):
     """Runs a transformers vision model on processor-prepared pixels and pools its output."""
 
     Params = HFImageParams
-    libraries = ("transformers", "torch")
-    locator_params = ("model", "revision")
-
-    @classmethod
-    def identity(cls, params):
-        return model_ref.identity(params.model, params.revision)
 
     def load(self):
         import torch
         from transformers import AutoImageProcessor, AutoModel
 
-        location = model_ref.resolve(self.params.model)
-        kwargs = {"revision": self.params.revision} if self.params.revision else {}
-        self.processor = AutoImageProcessor.from_pretrained(location, **kwargs)
-        model = AutoModel.from_pretrained(location, **kwargs)
+        self.processor = self.from_pretrained(AutoImageProcessor)
+        model = self.from_pretrained(AutoModel)
         self.model = getattr(model, "vision_model", model).eval()  # CLIP/SigLIP: the vision tower
         self._torch = torch
 
@@ -65,9 +54,7 @@ class HFImageEncoder(ImageEncoder):
                 pooled = out.last_hidden_state[:, 1:].mean(dim=1)
             if pooled.dim() > 2:  # convolutional backbones pool to (B, C, 1, 1)
                 pooled = pooled.flatten(1)
-            if self.params.normalize:
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.float().numpy().astype(self.params.dtype, copy=False)
+        return self.finish(pooled)
 
     @property
     def dim(self):

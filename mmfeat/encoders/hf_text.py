@@ -6,14 +6,14 @@ Texts are tokenized once, in ``preprocess``; the token ids are what gets batched
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 
-from mmfeat.encoders import ENCODERS, model_ref
+from mmfeat.encoders import ENCODERS
 from mmfeat.encoders.base import Encoder, Failed
+from mmfeat.encoders.hf_common import HFModelMixin, HFModelParams
 
 
-@dataclass(frozen=True)
-class HFTextParams:
+@dataclass(frozen=True, kw_only=True)
+class HFTextParams(HFModelParams):
     """Parameters of ``hf-text``. All of them change the vectors, so all are fingerprinted.
 
     ``overflow`` decides what a text longer than ``max_length`` tokens becomes:
@@ -21,14 +21,10 @@ class HFTextParams:
     truncated encoding (``truncate``, what sentence-transformers does).
     """
 
-    model: str
-    revision: str | None = None
     pooling: Literal["mean", "cls", "max"] = "mean"
-    normalize: bool = False
     max_length: int = 256
     overflow: Literal["error", "truncate"] = "error"
     max_chars: int = 100_000
-    dtype: Literal["float32", "float16"] = "float32"
 
     def __post_init__(self):
         if self.max_length < 2:
@@ -38,22 +34,16 @@ class HFTextParams:
 
 
 @ENCODERS.register("hf-text")
-class HFTextEncoder(Encoder):
+class HFTextEncoder(HFModelMixin, Encoder):
     """Encodes strings with a transformers ``AutoModel`` and pools its last hidden state."""
 
     modality = "text"
     Params = HFTextParams
-    libraries = ("transformers", "torch")
-    locator_params = ("model", "revision")
 
     def __init__(self, params, batching):
         super().__init__(params, batching)
         self.model = None
         self.tokenizer = None
-
-    @classmethod
-    def identity(cls, params) -> dict:
-        return model_ref.identity(params.model, params.revision)
 
     def validate(self, value):
         if value is None:
@@ -70,10 +60,8 @@ class HFTextEncoder(Encoder):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        location = model_ref.resolve(self.params.model)
-        kwargs = {"revision": self.params.revision} if self.params.revision else {}
-        self.tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-        self.model = AutoModel.from_pretrained(location, **kwargs).eval()
+        self.tokenizer = self.from_pretrained(AutoTokenizer)
+        self.model = self.from_pretrained(AutoModel).eval()
         self._torch = torch
 
     def preprocess(self, values):
@@ -105,9 +93,7 @@ class HFTextEncoder(Encoder):
                 pooled = hidden.masked_fill(mask == 0, float("-inf")).max(1).values
             else:
                 pooled = hidden[:, 0]
-            if self.params.normalize:
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.float().numpy().astype(self.params.dtype, copy=False)
+        return self.finish(pooled)
 
     @property
     def dim(self):

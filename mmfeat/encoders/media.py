@@ -32,6 +32,10 @@ class MediaEncoder(Encoder):
 
     limit_params = ("max_bytes",)
 
+    def __init__(self, params, batching):
+        super().__init__(params, batching)
+        self._pool = None  # decode threads, created on first use (validators never need them)
+
     def validate(self, value):
         if value is None:
             return "input is missing (null)"
@@ -53,7 +57,7 @@ class MediaEncoder(Encoder):
         return self.batching.window or 4 * self.batching.max_batch_size
 
     def preprocess(self, values):
-        if getattr(self, "_pool", None) is None:
+        if self._pool is None:
             self._pool = ThreadPoolExecutor(self.batching.decode_workers, thread_name_prefix="mmfeat-decode")
         return list(self._pool.map(self._prepare_one, values))
 

@@ -25,7 +25,7 @@ class EncodeResult:
         self.sequences: dict[int, np.ndarray] = {}  # (n_chunks, dim) for inputs prepared as Chunks
         self.failures: dict[int, tuple[str, str]] = {}  # index -> (stage, reason)
         self.n_batches = 0
-        self.seconds = {"preprocess": 0.0, "encode": 0.0}
+        self.seconds = {"preprocess": 0.0, "wait": 0.0, "encode": 0.0}  # wait: preprocessing not overlapped
 
 
 def _windows(n: int, size: int | None) -> list[range]:
@@ -53,7 +53,7 @@ def encode_values(encoder, values: list, batching) -> EncodeResult:
             t_wait = time.perf_counter()
             prepared, seconds = pending.result()
             result.seconds["preprocess"] += seconds
-            result.seconds["wait"] = result.seconds.get("wait", 0.0) + time.perf_counter() - t_wait
+            result.seconds["wait"] += time.perf_counter() - t_wait
             if k + 1 < len(windows):
                 pending = prefetch.submit(prepare, windows[k + 1])
             t0 = time.perf_counter()

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mmfeat.errors import StoreError
 from mmfeat.store import feature_set, layout
 from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
@@ -150,7 +149,8 @@ class FeatureStore:
         """
         if how not in ("inner", "outer"):
             raise ValueError(f"how must be 'inner' or 'outer', got {how!r}")
-        with_chunks = {n for n in names if chunks and self.info(n)["spec"]["encoder"].get("keep_chunks")}
+        infos = {n: self.info(n) for n in names}  # fails on an unknown name
+        with_chunks = {n for n in names if chunks and infos[n]["spec"]["encoder"].get("keep_chunks")}
         for bucket in range(self.n_buckets):
             yield self._join_bucket(names, bucket, how, with_chunks)
 

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mmfeat.dataclass_loader import build
+from mmfeat.dataclass_loader import build, read_yaml
 from mmfeat.errors import SpecError
 
 
@@ -47,7 +47,6 @@ class TrainConfig:
     weight_decay: float = 1e-4
     folds: int = 5
     oof: bool = True
-    stage_hidden: bool = False
     seed: int = 0
     baselines: bool = True
     origin: str = field(default="<dict>", compare=False)
@@ -80,13 +79,8 @@ class TrainConfig:
 
 def load_config(path) -> TrainConfig:
     """Read a run YAML; relative ``store``, ``labels.path`` and ``out`` are relative to the YAML's directory."""
-    import yaml
-
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{path}: run config not found") from None
+    raw = read_yaml(path, "run config")
     base = path.resolve().parent
     if isinstance(raw, dict):
         for key in ("store", "out"):

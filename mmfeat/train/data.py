@@ -33,10 +33,6 @@ class Dataset:
     def rows(self, part: str) -> np.ndarray:
         return np.flatnonzero(self.split == SPLITS.index(part))
 
-    @property
-    def dims(self) -> dict:
-        return {n: self.x[n].shape[1] for n in self.names}
-
 
 def hash_unit(id_: str, seed: int) -> float:
     """A deterministic uniform number in [0, 1) for ``id_`` (the hash split)."""
@@ -96,9 +92,10 @@ def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = Fal
     for m, name in enumerate(names):
         column = joined[name].combine_chunks().take(rows)
         valid = column.is_valid().to_numpy(zero_copy_only=False)
+        if not valid.any():
+            raise MmfeatError(f"feature set {name!r} has no rows for the ids in {labels_cfg.path}")
         present = embedding_matrix(column.filter(pa.array(valid)))
-        dim = present.shape[1] if present.size else store.read(name, columns=["embedding"])["embedding"].type.list_size
-        values = np.zeros((len(keep), dim), np.float32)
+        values = np.zeros((len(keep), present.shape[1]), np.float32)
         values[valid] = present
         x[name], mask[:, m] = values, valid
     ids = np.array([label_ids[k] for k in keep], dtype=object)

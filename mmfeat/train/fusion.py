@@ -16,6 +16,12 @@ from mmfeat.registry import Registry
 FUSIONS = Registry("fusion operator")
 
 
+def with_bias(h, mask, m):
+    """Modality ``m``'s vector, zeroed where missing, with a constant 1 appended: (B, H+1)."""
+    ones = torch.ones(h.shape[0], 1, dtype=h.dtype, device=h.device)
+    return torch.cat([h[:, m] * mask[:, m:m + 1], ones], dim=1)
+
+
 class Fusion(nn.Module):
     """``forward(h, mask) -> (B, out_dim)``; ``produces_logits`` means the output is already the logits."""
 
@@ -89,11 +95,10 @@ class LowRankFusion(Fusion):
         self.bias = nn.Parameter(torch.zeros(hidden))
 
     def forward(self, h, mask):
-        ones = torch.ones(h.shape[0], 1, dtype=h.dtype, device=h.device)
         fused = None
         for m, factor in enumerate(self.factors):
-            z = torch.cat([h[:, m] * mask[:, m:m + 1], ones], dim=1)  # (B, H+1); missing: only the bias row
-            part = torch.einsum("bi,rio->bro", z, factor)  # (B, rank, H)
+            # A missing modality contributes only its factor's bias row.
+            part = torch.einsum("bi,rio->bro", with_bias(h, mask, m), factor)  # (B, rank, H)
             fused = part if fused is None else fused * part
         return torch.einsum("xr,bro->bo", self.rank_weights, fused) + self.bias
 
@@ -113,11 +118,9 @@ class TensorFusion(Fusion):
                              f"{(hidden + 1) ** n_modalities} dims; lower hidden or use lowrank")
 
     def forward(self, h, mask):
-        ones = torch.ones(h.shape[0], 1, dtype=h.dtype, device=h.device)
-        out = torch.cat([h[:, 0] * mask[:, :1], ones], dim=1)
+        out = with_bias(h, mask, 0)
         for m in range(1, self.n_modalities):
-            z = torch.cat([h[:, m] * mask[:, m:m + 1], ones], dim=1)
-            out = torch.einsum("bi,bj->bij", out, z).flatten(1)
+            out = torch.einsum("bi,bj->bij", out, with_bias(h, mask, m)).flatten(1)
         return out
 
     @property

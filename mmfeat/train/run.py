@@ -95,7 +95,7 @@ def train(cfg, *, progress: bool = True) -> dict:
     else:
         main = train_sequential(ds, cfg, metrics, out, progress)
     metrics["val"], metrics["test"] = main["val"], main["test"]
-    replace_json(out / "config.json", {k: v for k, v in dataclasses.asdict(cfg).items()})
+    replace_json(out / "config.json", dataclasses.asdict(cfg))
     replace_json(out / "metrics.json", metrics)
     from mmfeat.train.plots import write_plots
 
@@ -104,7 +104,6 @@ def train(cfg, *, progress: bool = True) -> dict:
 
 
 def train_sequential(ds, cfg, metrics, out, progress):
-    from mmfeat.train.metrics import softmax  # noqa: F401
     from mmfeat.train.sequential import run_stages
 
     if cfg.task != "multiclass":

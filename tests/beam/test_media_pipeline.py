@@ -1,12 +1,10 @@
 """Image and audio feature sets through the same Beam pipeline, store and error machinery as text."""
-import json
 import os
 import pickle
 import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from mmfeat import FeatureStore
 from mmfeat.beam.extract_job import extract

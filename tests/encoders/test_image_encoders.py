@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mmfeat.encoders.base import Failed
-from mmfeat.spec import BatchingSpec, FeatureSpec
+from mmfeat.spec import FeatureSpec
 from tests.media_factory import make_tiny_clip_vision, make_tiny_vit, write_image
 
 

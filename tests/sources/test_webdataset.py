@@ -5,7 +5,7 @@ import pytest
 import webdataset as wds
 
 from mmfeat.errors import MmfeatError
-from mmfeat.records import ErrorRow, Record
+from mmfeat.records import ErrorRow
 from mmfeat.sources.select import open_source
 from mmfeat.sources.webdataset import WebDatasetSource, unsafe_name
 from mmfeat.spec import FeatureSpec

@@ -2,13 +2,12 @@
 import json
 
 import numpy as np
-import pytest
 import torch
 import yaml
 
 from mmfeat import FeatureStore
 from mmfeat.cli import main
-from mmfeat.train.config import TrainConfig, load_config
+from mmfeat.train.config import TrainConfig
 from mmfeat.train.run import load_joint, train
 from tests.conftest import write_jsonl
 from tests.store_factory import put
