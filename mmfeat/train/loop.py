@@ -49,6 +49,7 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
     criterion = loss_fn(task)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     xs, mask, y = train
+    model.fit_inputs(xs, mask)
     n = len(y)
     best, best_state, bad, history = float("inf"), None, 0, {"train_loss": [], "val_loss": []}
     bar = tqdm(range(epochs), desc=desc, leave=False, disable=not progress)

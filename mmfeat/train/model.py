@@ -5,6 +5,28 @@ from torch import nn
 from mmfeat.train.fusion import FUSIONS
 
 
+class Standardize(nn.Module):
+    """Per-feature standardisation with training-set statistics, kept as buffers (saved in checkpoints).
+
+    Embeddings from different encoders live on very different scales (log-mel
+    statistics in the tens, unit-norm text vectors); a per-sample LayerNorm keeps
+    the within-sample shape but not the across-sample differences a linear probe needs.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+
+    def fit(self, x: torch.Tensor) -> None:
+        if len(x):
+            self.mean.copy_(x.mean(dim=0))
+            self.scale.copy_(x.std(dim=0, unbiased=False).clamp(min=1e-6))
+
+    def forward(self, x):
+        return (x - self.mean) / self.scale
+
+
 class JointModel(nn.Module):
     """``forward(xs, mask)`` with ``xs`` a list of (B, d_m) tensors and ``mask`` (B, M) → (B, n_out) logits."""
 
@@ -12,10 +34,15 @@ class JointModel(nn.Module):
         super().__init__()
         self.config = {"dims": list(dims), "n_out": n_out, "fusion": fusion, "hidden": hidden, "dropout": dropout}
         self.adapters = nn.ModuleList(
-            nn.Sequential(nn.LayerNorm(d), nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout)) for d in dims)
+            nn.Sequential(Standardize(d), nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout)) for d in dims)
         self.fusion = FUSIONS.get(fusion)(len(dims), hidden, n_out)
         self.head = nn.Identity() if self.fusion.produces_logits else nn.Sequential(
             nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_out))
+
+    def fit_inputs(self, xs, mask) -> None:
+        """Set each adapter's standardisation from the training rows that have its modality."""
+        for m, (adapter, x) in enumerate(zip(self.adapters, xs)):
+            adapter[0].fit(x[mask[:, m] > 0])
 
     def forward(self, xs, mask):
         h = torch.stack([adapter(x) for adapter, x in zip(self.adapters, xs)], dim=1)
