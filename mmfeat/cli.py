@@ -1,4 +1,4 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, train.
+"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, train, evaluate, predict.
 
 Exit codes:
   0  success
@@ -121,6 +121,25 @@ def _train(args, _) -> int:
     return EXIT_OK
 
 
+def _evaluate(args, _) -> int:
+    from mmfeat.train.inference import evaluate_run
+    from mmfeat.train.report import format_table
+
+    result = evaluate_run(args.run, store=args.store)
+    print(format_table({"task": result["task"], "test": result["test"], "subsets": result["subsets"]},
+                       f"{args.run} (written to evaluation.json)"))
+    return EXIT_OK
+
+
+def _predict(args, _) -> int:
+    from mmfeat.train.inference import predict_to_store
+
+    report = predict_to_store(args.run, args.name, store=args.store, output=args.output)
+    print(f"wrote {report['n_rows']} rows of {args.output} to feature set {args.name!r} "
+          f"(lineage: {', '.join(report['inputs'])})")
+    return EXIT_OK
+
+
 def _verify(args, _) -> int:
     from mmfeat.store import FeatureStore
 
@@ -194,8 +213,19 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", help="run directory (overrides the YAML's out)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
     t.set_defaults(func=_train)
+    ev = sub.add_parser("evaluate", help="recompute a training run's metrics from its checkpoint and the store")
+    ev.add_argument("run", help="run directory written by mmfeat train")
+    ev.add_argument("--store", help="store root (default: the run's)")
+    ev.set_defaults(func=_evaluate)
+    pr = sub.add_parser("predict", help="write a trained run's predictions into the store as a new feature set")
+    pr.add_argument("run", help="run directory written by mmfeat train")
+    pr.add_argument("--name", required=True, help="name of the feature set to write (created, or replaced in full)")
+    pr.add_argument("--store", help="store root (default: the run's)")
+    pr.add_argument("--output", choices=["probs", "embedding"], default="probs",
+                    help="calibrated class probabilities, or the fused embedding (joint models)")
+    pr.set_defaults(func=_predict)
     for s in sub.choices.values():
-        if s.prog.split()[-1] not in ("extract", "train"):  # those name the store themselves
+        if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict"):  # these find the store themselves
             s.add_argument("--store", required=True, help="store root directory")
     return p
 

@@ -8,6 +8,7 @@ ENCODERS = Registry("encoder", {
     "pixels": "mmfeat.encoders.pixels",
     "hf-audio": "mmfeat.encoders.hf_audio",
     "logmel": "mmfeat.encoders.logmel",
+    "model-output": "mmfeat.encoders.model_output",
 })
 
 __all__ = ["ENCODERS"]

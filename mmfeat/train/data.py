@@ -33,6 +33,11 @@ class Dataset:
     def rows(self, part: str) -> np.ndarray:
         return np.flatnonzero(self.split == SPLITS.index(part))
 
+    @property
+    def dims(self) -> dict:
+        """Vector length of each feature set."""
+        return {n: self.x[n].shape[1] for n in self.names}
+
 
 def hash_unit(id_: str, seed: int) -> float:
     """A deterministic uniform number in [0, 1) for ``id_`` (the hash split)."""

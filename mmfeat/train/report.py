@@ -13,8 +13,12 @@ def format_table(metrics: dict, title: str | None = None) -> str:
     lines.append(f"{'test':<34}" + "".join(f"{k:>10}" for k in keys))
     for name, m in metrics.get("unimodal", {}).items():
         lines.append(_row(f"unimodal {name}", m["test"], keys))
-    label = f"joint ({metrics['joint']['fusion']})" if "joint" in metrics else \
-        f"sequential ({' > '.join(metrics['sequential']['order'])})"
+    if "joint" in metrics:
+        label = f"joint ({metrics['joint']['fusion']})"
+    elif "sequential" in metrics:
+        label = f"sequential ({' > '.join(metrics['sequential']['order'])})"
+    else:
+        label = "model"
     lines.append(_row(label, metrics["test"], keys))
     for subset, m in metrics.get("subsets", {}).items():
         lines.append(_row(f"  subset {subset}", m, keys))

@@ -5,7 +5,6 @@ Run directory: ``config.json`` (resolved), ``metrics.json``, ``model.safetensors
 """
 import dataclasses
 import itertools
-import json
 import logging
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from mmfeat.errors import MmfeatError
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
+from mmfeat.train.checkpoint import save_joint, save_sequential
 from mmfeat.train.data import load_dataset
 from mmfeat.train.loop import fit, predict
 from mmfeat.train.metrics import evaluate, fit_temperature
@@ -90,8 +90,8 @@ def train(cfg, *, progress: bool = True) -> dict:
             keep = np.array([1.0 if n in subset else 0.0 for n in cfg.features], np.float32)
             metrics["subsets"]["+".join(subset)] = evaluate_model(ds, cfg, model, list(cfg.features),
                                                                  temperature, keep)["test"]
-        save_checkpoint(out, model, {"kind": "joint", **model.config, "features": list(cfg.features),
-                                     "classes": ds.classes, "task": cfg.task, "temperature": temperature})
+        save_joint(out, model, {"features": list(cfg.features), "feature_dims": ds.dims, "classes": ds.classes,
+                                "task": cfg.task, "temperature": temperature})
     else:
         main = train_sequential(ds, cfg, metrics, out, progress)
     metrics["val"], metrics["test"] = main["val"], main["test"]
@@ -110,41 +110,15 @@ def train_sequential(ds, cfg, metrics, out, progress):
         raise MmfeatError(f"{cfg.origin}: sequential mode supports task: multiclass")
     order = list(cfg.stages) if cfg.stages else sorted(
         cfg.features, key=lambda n: -metrics["unimodal"][n]["val"].get("accuracy", 0))
-    probs, stages = run_stages(ds, cfg, order, len(ds.classes), progress=progress)
+    probs, stages, prior = run_stages(ds, cfg, order, len(ds.classes), progress=progress)
     logits = np.log(np.clip(probs, 1e-7, 1))
     temperature = fit_temperature(logits[ds.rows("val")], ds.y[ds.rows("val")])
     main = {part: evaluate(cfg.task, logits[ds.rows(part)], ds.y[ds.rows(part)], len(ds.classes), temperature)
             for part in ("val", "test")}
     metrics["sequential"] = {"order": order, "oof": cfg.oof, "folds": cfg.folds, "temperature": temperature,
                              "stages": [{k: v for k, v in s.items() if k != "models"} for s in stages], **main}
-    tensors_out = {f"stage{k}.fold{f}.{name}": p.detach().contiguous() for k, s in enumerate(stages)
-                   for f, model in enumerate(s["models"]) for name, p in model.state_dict().items()}
-    save_checkpoint(out, tensors_out, {"kind": "sequential", "order": order, "stage_config": stages[0]["models"][0].config,
-                                       "stage_dims": [s["models"][0].config["dims"] for s in stages],
-                                       "folds": len(stages[0]["models"]), "classes": ds.classes, "task": cfg.task,
-                                       "temperature": temperature})
+    save_sequential(out, [s["models"] for s in stages], {
+        "order": order, "features": list(cfg.features), "feature_dims": ds.dims,
+        "classes": ds.classes, "task": cfg.task,
+        "temperature": temperature, "prior": [float(p) for p in prior]})
     return main
-
-
-def save_checkpoint(out: Path, model_or_tensors, config: dict) -> None:
-    """``model.safetensors`` (weights only) and ``model.json`` (what rebuilds the module)."""
-    from safetensors.torch import save_file
-
-    state = model_or_tensors if isinstance(model_or_tensors, dict) else {
-        k: v.detach().contiguous() for k, v in model_or_tensors.state_dict().items()}
-    save_file(state, str(out / "model.safetensors"))
-    replace_json(out / "model.json", config)
-
-
-def load_joint(run_dir) -> tuple:
-    """Rebuild a joint model from its run directory: ``(model, model.json contents)``."""
-    from safetensors.torch import load_file
-
-    run_dir = Path(run_dir)
-    config = json.loads((run_dir / "model.json").read_text())
-    if config["kind"] != "joint":
-        raise MmfeatError(f"{run_dir}: a {config['kind']} checkpoint, not a joint model")
-    model = JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
-                       dropout=config["dropout"])
-    model.load_state_dict(load_file(str(run_dir / "model.safetensors")))
-    return model.eval(), config

@@ -22,11 +22,16 @@ def fold_of(n: int, folds: int, seed: int) -> np.ndarray:
 
 
 def run_stages(ds, cfg, order, n_out, *, progress=True):
-    """Train the stages in ``order``; return ``(probs (n, C) after the last stage, stage records)``."""
+    """Train the stages in ``order``; return ``(probs (n, C) after the last stage, stage records, prior)``.
+
+    ``prior`` (C,) is the smoothed training class frequency: the prediction for a
+    row that has none of the stages' modalities.
+    """
     n = len(ds.y)
     train_rows, val_rows = ds.rows("train"), ds.rows("val")
     prior = np.bincount(ds.y[train_rows], minlength=n_out).astype(np.float32) + 1
-    probs = np.tile(prior / prior.sum(), (n, 1)).astype(np.float32)
+    prior = prior / prior.sum()
+    probs = np.tile(prior, (n, 1)).astype(np.float32)
     stages = []
     for k, name in enumerate(order):
         m = ds.names.index(name)
@@ -56,7 +61,7 @@ def run_stages(ds, cfg, order, n_out, *, progress=True):
                        "train_accuracy": float((stage_out[t_rows].argmax(1) == ds.y[t_rows]).mean())
                        if len(t_rows) else None})
         probs = stage_out
-    return probs, stages
+    return probs, stages, prior
 
 
 def _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, f, progress):

@@ -2,13 +2,14 @@
 import json
 
 import numpy as np
-import torch
 import yaml
 
 from mmfeat import FeatureStore
 from mmfeat.cli import main
 from mmfeat.train.config import TrainConfig
-from mmfeat.train.run import load_joint, train
+from mmfeat.train.checkpoint import Checkpoint
+from mmfeat.train.inference import evaluate_run
+from mmfeat.train.run import train
 from tests.conftest import write_jsonl
 from tests.store_factory import put
 
@@ -54,13 +55,31 @@ def test_joint_run_writes_metrics_checkpoint_and_plots(tmp_path):
     assert {p.name for p in (run / "plots").iterdir()} == {"learning_curves.png", "comparison.png", "subsets.png"}
     assert (run / "plots" / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 
-    model, meta = load_joint(run)  # safetensors + JSON, no pickle
-    xs = [torch.randn(5, 8), torch.randn(5, 6)]
-    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    model2, _ = load_joint(run)
-    with torch.no_grad():
-        torch.testing.assert_close(model(xs, mask), model2(xs, mask))
-    assert meta["classes"] == ["c0", "c1", "c2", "c3"] and meta["fusion"] == "gated"
+    # The checkpoint (safetensors + JSON, no pickle) reproduces the run's own test metrics exactly.
+    again = evaluate_run(run)
+    assert again["test"] == metrics["test"] and again["subsets"] == metrics["subsets"]
+    ckpt = Checkpoint(run)
+    assert ckpt.classes == ["c0", "c1", "c2", "c3"] and ckpt.meta["model"]["fusion"] == "gated"
+
+
+def test_predictions_are_written_back_as_a_feature_set_with_lineage(tmp_path):
+    store = synthetic_store(tmp_path)
+    for mode in ("joint", "sequential"):
+        train(config(tmp_path, mode=mode, out=str(tmp_path / mode), baselines=False, folds=3, epochs=20),
+              progress=False)
+        assert main(["predict", str(tmp_path / mode), "--name", f"pred_{mode}"]) == 0
+        ids, probs = store.to_numpy(f"pred_{mode}")
+        assert len(ids) == 600 and probs.shape == (600, 4)  # every id, even those missing modality b
+        np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+        info = store.info(f"pred_{mode}")
+        assert info["modality"] == "derived"
+        assert [i.split(":")[0] for i in info["spec"]["encoder"]["inputs"]] == ["a", "b"]
+        assert info["model_identity"]["weights_sha256"] == Checkpoint(tmp_path / mode).weights_sha256
+    # Re-predicting replaces the rows instead of adding copies.
+    assert main(["predict", str(tmp_path / "joint"), "--name", "pred_joint"]) == 0
+    assert len(store.to_numpy("pred_joint")[0]) == 600
+    assert main(["predict", str(tmp_path / "joint"), "--name", "emb", "--output", "embedding"]) == 0
+    assert store.to_numpy("emb")[1].shape == (600, 2 * 16)  # concat fusion of two 16-d branches
 
 
 def test_complete_cases_drops_rows_missing_a_modality(tmp_path):

@@ -1,0 +1,53 @@
+"""Write given vectors into a feature set bucket by bucket, each bucket replaced in one commit.
+
+Used by ``mmfeat predict`` (predictions are computed bucket-wise from the inputs)
+and to load vectors computed elsewhere into a store.
+"""
+import time
+import uuid
+
+import numpy as np
+
+from mmfeat.buckets import bucket_of
+from mmfeat.store import feature_set
+from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.layout import bucket_dir
+from mmfeat.store.parts import data_table, write_part
+
+
+def new_run_id() -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+def replace_bucket(set_dir, bucket: int, ids, vectors, content_keys, *, run_id: str, info: dict):
+    """Make ``ids``/``vectors`` the bucket's only data (one commit); return the new log version or None."""
+    log = BucketLog(set_dir, bucket)
+    state = log.state()
+    add, remove = [], [e["path"] for e in state.files("data")]
+    if len(ids):
+        path = bucket_dir(set_dir, "data", bucket) / f"part-{run_id}-{state.version + 1:08d}.parquet"
+        add.append(write_part(data_table(list(ids), np.asarray(vectors, np.float32), list(content_keys)), path,
+                              "data", set_dir))
+    if not (add or remove):
+        return None
+    version = log.commit(state, add=add, remove=remove, info={"run_id": run_id, **info})
+    for old in remove:
+        (set_dir / old).unlink(missing_ok=True)
+    return version
+
+
+def write_vectors(store, spec, ids, vectors, *, content_keys=None, identity=None) -> str:
+    """Store ``vectors`` (n, d) for ``ids`` as feature set ``spec.name``, replacing each touched bucket."""
+    identity = {} if identity is None else identity
+    fingerprint = spec.fingerprint(identity)
+    set_dir = store.set_dir(spec.name)
+    feature_set.ensure(set_dir, spec, fingerprint, identity)
+    content_keys = content_keys if content_keys is not None else [f"given:{i}" for i in ids]
+    by_bucket = {}
+    for k, id_ in enumerate(ids):
+        by_bucket.setdefault(bucket_of(id_, store.n_buckets), []).append(k)
+    run_id = new_run_id()
+    for bucket, rows in sorted(by_bucket.items()):
+        replace_bucket(set_dir, bucket, [ids[k] for k in rows], vectors[rows], [content_keys[k] for k in rows],
+                       run_id=run_id, info={"fingerprint": fingerprint})
+    return run_id

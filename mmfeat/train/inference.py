@@ -1,0 +1,113 @@
+"""Use a trained run: evaluate it again on the store, or write its predictions back into the store."""
+import hashlib
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from mmfeat.errors import MmfeatError
+from mmfeat.store import FeatureStore, feature_set
+from mmfeat.store.files import replace_json
+from mmfeat.store.store import embedding_matrix
+from mmfeat.store.vectors import new_run_id, replace_bucket
+from mmfeat.train.checkpoint import Checkpoint
+from mmfeat.train.metrics import evaluate
+
+
+def run_config(run_dir):
+    """The resolved TrainConfig a run saved in ``config.json``."""
+    import json
+
+    from mmfeat.train.config import TrainConfig
+
+    path = Path(run_dir) / "config.json"
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MmfeatError(f"{run_dir}: not a training run directory (no config.json)") from None
+    raw.pop("origin", None)
+    return TrainConfig.from_dict(raw, origin=str(path))
+
+
+def evaluate_run(run_dir, *, store=None) -> dict:
+    """Recompute val/test metrics (and every modality subset on test) from the checkpoint and the store."""
+    from mmfeat.train.data import load_dataset
+
+    cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
+    ds = load_dataset(FeatureStore(store or cfg.store), ckpt.features, cfg.labels, cfg.task, cfg.complete_cases)
+    if ds.classes != ckpt.classes:
+        raise MmfeatError(f"{cfg.labels.path}: labels {ds.classes} differ from the model's {ckpt.classes}")
+    n_out = len(ckpt.classes) if ckpt.classes else 1
+
+    def scores(rows, keep=None):
+        mask = ds.mask[rows] if keep is None else ds.mask[rows] * keep
+        logits = ckpt.logits([ds.x[n][rows] for n in ckpt.features], mask)
+        return evaluate(cfg.task, logits, ds.y[rows], n_out, ckpt.temperature)
+
+    out = {part: scores(ds.rows(part)) for part in ("val", "test")}
+    out["subsets"] = {}
+    for k in range(1, len(ckpt.features) + 1):
+        for subset in itertools.combinations(ckpt.features, k):
+            keep = np.array([1.0 if n in subset else 0.0 for n in ckpt.features], np.float32)
+            out["subsets"]["+".join(subset)] = scores(ds.rows("test"), keep)
+    out.update(task=cfg.task, features=ckpt.features, counts=ds.counts, evaluated_at=time.time())
+    replace_json(Path(run_dir) / "evaluation.json", out)
+    return out
+
+
+def _row_keys(xs, mask) -> list[str]:
+    """A content key per row: a digest of its input vectors and mask (unchanged inputs → same key)."""
+    keys = []
+    for i in range(len(mask)):
+        h = hashlib.blake2b(mask[i].tobytes(), digest_size=16)
+        for x in xs:
+            h.update(x[i].tobytes())
+        keys.append(h.hexdigest())
+    return keys
+
+
+def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs") -> dict:
+    """Write the run's predictions for every id in its input feature sets as feature set ``name``.
+
+    Bucket by bucket (no global shuffle), one commit per bucket replacing the
+    bucket's previous predictions. Ids missing from some inputs are predicted
+    with those modalities masked.
+    """
+    from mmfeat.spec import FeatureSpec
+
+    cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
+    store = FeatureStore(store or cfg.store)
+    if output == "embedding" and ckpt.kind != "joint":
+        raise MmfeatError(f"{run_dir}: --output embedding needs a joint model")
+    inputs = [f"{n}:{store.info(n)['fingerprint']}" for n in ckpt.features]
+    spec = FeatureSpec.from_dict({
+        "name": name, "modality": "derived", "input": {"column": "-"},
+        "description": f"{output} of {ckpt.kind} model {Path(run_dir).resolve()}",
+        "encoder": {"kind": "model-output", "run": str(Path(run_dir).resolve()), "output": output,
+                    "inputs": inputs, "weights_sha256": ckpt.weights_sha256}})
+    fingerprint = spec.fingerprint({})
+    set_dir = store.set_dir(name)
+    feature_set.ensure(set_dir, spec, fingerprint, {"weights_sha256": ckpt.weights_sha256, "inputs": inputs})
+    run_id = new_run_id()
+    n_rows = 0
+    for bucket, piece in enumerate(store.join_buckets(ckpt.features, how="outer")):
+        ids = piece["id"].to_pylist()
+        xs, mask = [], np.zeros((len(ids), len(ckpt.features)), np.float32)
+        for m, feature in enumerate(ckpt.features):
+            column = piece[feature].combine_chunks()
+            valid = column.is_valid().to_numpy(zero_copy_only=False)
+            x = np.zeros((len(ids), ckpt.dims[feature]), np.float32)
+            if valid.any():
+                x[valid] = embedding_matrix(column.filter(pa.array(valid)))
+            xs.append(x)
+            mask[:, m] = valid
+        values = (ckpt.probabilities(xs, mask) if output == "probs" else ckpt.embedding(xs, mask)) if ids else []
+        replace_bucket(set_dir, bucket, ids, values, _row_keys(xs, mask), run_id=run_id,
+                       info={"fingerprint": fingerprint})
+        n_rows += len(ids)
+    report = {"run_id": run_id, "feature_set": name, "n_rows": n_rows, "output": output,
+              "model_run": str(Path(run_dir).resolve()), "inputs": inputs, "classes": ckpt.classes}
+    replace_json(set_dir / "runs" / f"{run_id}.json", report)
+    return report
