@@ -1,15 +1,15 @@
 """Run one extraction end to end: check the spec against the store, run Beam, write the report."""
 import logging
 import time
-import uuid
 
 from mmfeat.beam import pipeline
 from mmfeat.extract.bucket_job import RunContext
-from mmfeat.extract.report import check_accounting, error_rate, merge_bucket_stats, stamp
+from mmfeat.extract.report import check_accounting, error_rate, merge_bucket_stats
 from mmfeat.sources.select import open_source
 from mmfeat.spec import FeatureSpec, load_spec
 from mmfeat.store import FeatureStore, feature_set
 from mmfeat.store.files import replace_json
+from mmfeat.store.layout import new_run_id
 from mmfeat.version import __version__
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     set_dir = store.set_dir(spec.name)
     feature_set.ensure(set_dir, spec, fingerprint, identity)
     source = open_source(inputs, spec, kind=source, id_column=id_column)
-    run_id = f"{stamp()}-{uuid.uuid4().hex[:8]}"
+    run_id = new_run_id()
     ctx = RunContext(str(store.root), spec, fingerprint, run_id)
     started = time.time()
     log.info("run %s: extracting %s into %s (%d buckets)", run_id, spec.name, store.root, store.n_buckets)

@@ -1,6 +1,5 @@
 """Merge per-bucket stats into one run report and check that every row is accounted for."""
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -40,8 +39,3 @@ def check_accounting(report: dict, rows_read: int | None) -> None:
 def error_rate(report: dict) -> float:
     """Fraction of input rows that ended as errors (0 for an empty input)."""
     return report["n_error"] / report["n_input"] if report["n_input"] else 0.0
-
-
-def stamp() -> str:
-    """A sortable UTC timestamp for run ids and reports."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

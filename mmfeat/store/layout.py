@@ -49,3 +49,11 @@ def open_root(root, *, create: bool, n_buckets: int | None) -> tuple[Path, int]:
 def bucket_dir(set_dir: Path, kind: str, bucket: int) -> Path:
     """The directory holding one bucket's ``data`` or ``errors`` parts."""
     return set_dir / kind / f"bucket={bucket:05d}"
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus 8 random hex digits (names parts, reports, stats)."""
+    import time
+    import uuid
+
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"

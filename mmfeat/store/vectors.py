@@ -3,20 +3,13 @@
 Used by ``mmfeat predict`` (predictions are computed bucket-wise from the inputs)
 and to load vectors computed elsewhere into a store.
 """
-import time
-import uuid
-
 import numpy as np
 
 from mmfeat.buckets import bucket_of
 from mmfeat.store import feature_set
 from mmfeat.store.bucket_log import BucketLog
-from mmfeat.store.layout import bucket_dir
+from mmfeat.store.layout import bucket_dir, new_run_id
 from mmfeat.store.parts import data_table, write_part
-
-
-def new_run_id() -> str:
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
 def replace_bucket(set_dir, bucket: int, ids, vectors, content_keys, *, run_id: str, info: dict):

@@ -11,7 +11,8 @@ from mmfeat.errors import MmfeatError
 from mmfeat.store import FeatureStore, feature_set
 from mmfeat.store.files import replace_json
 from mmfeat.store.store import embedding_matrix
-from mmfeat.store.vectors import new_run_id, replace_bucket
+from mmfeat.store.layout import new_run_id
+from mmfeat.store.vectors import replace_bucket
 from mmfeat.train.checkpoint import Checkpoint
 from mmfeat.train.metrics import evaluate
 
