@@ -155,16 +155,20 @@ class FeatureStore:
             yield self._join_bucket(names, bucket, how, with_chunks)
 
     def _join_bucket(self, names, bucket, how, with_chunks=()) -> pa.Table:
+        import pyarrow.compute as pc
+
         tables = [self.read_bucket(n, bucket, columns=["id", "embedding", *(["chunks"] if n in with_chunks else [])])
                   for n in names]
-        index = [dict(zip(t["id"].to_pylist(), range(t.num_rows))) for t in tables]
+        keys = [t["id"].combine_chunks() for t in tables]
         if how == "inner":
-            ids = [i for i in index[0] if all(i in other for other in index[1:])]
-        else:
-            ids = list(dict.fromkeys(i for idx in index for i in idx))
-        columns = {"id": pa.array(ids, pa.string())}
-        for name, table, idx in zip(names, tables, index):
-            take = pa.array([idx.get(i) for i in ids], pa.int64())
+            ids = keys[0]
+            for other in keys[1:]:
+                ids = ids.filter(pc.is_in(ids, value_set=other))
+        else:  # every id once, in order of first appearance
+            ids = pc.unique(pa.concat_arrays(keys)) if keys else pa.array([], pa.string())
+        columns = {"id": ids.cast(pa.string())}
+        for name, table, key in zip(names, tables, keys):
+            take = pc.index_in(ids, value_set=key)
             columns[name] = table["embedding"].take(take)
             if name in with_chunks:
                 columns[f"{name}.chunks"] = table["chunks"].take(take)

@@ -82,34 +82,47 @@ def encode_targets(values, task: str):
 
 
 def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = False) -> Dataset:
-    """Join ``names`` from ``store`` with the labels table into a Dataset."""
+    """Join ``names`` from ``store`` with the labels table into a Dataset.
+
+    Rows are ordered train, val, test, so each split is a contiguous slice and
+    its tensors are views of the arrays rather than copies.
+    """
+    import pyarrow.compute as pc
+
     from mmfeat.tables import read_table
 
     columns = [labels_cfg.column] + ([labels_cfg.split_column] if labels_cfg.split_column else [])
     labels = read_table(labels_cfg.path, id_column=labels_cfg.id_column, columns=columns)
-    label_ids = labels[labels_cfg.id_column].to_pylist()
-    targets = labels[labels_cfg.column].to_pylist()
     joined = store.join(list(names), how="inner" if complete_cases else "outer")
-    position = {i: k for k, i in enumerate(joined["id"].to_pylist())}
-    keep = [k for k, i in enumerate(label_ids) if i in position and targets[k] is not None]
-    rows = pa.array([position[label_ids[k]] for k in keep], pa.int64())
-    x, mask = {}, np.zeros((len(keep), len(names)), np.float32)
+    position = pc.index_in(labels[labels_cfg.id_column], value_set=joined["id"].combine_chunks())
+    n_labelled = labels.num_rows
+    keep_mask = pc.and_(position.is_valid(), labels[labels_cfg.column].is_valid())
+    labels, position = labels.filter(keep_mask), position.filter(keep_mask)
+    n = labels.num_rows
+    if not n:
+        raise MmfeatError(f"{labels_cfg.path}: no labelled id has features in {', '.join(names)}")
+    ids = np.array(labels[labels_cfg.id_column].to_pylist(), dtype=object)
+    split_values = labels[labels_cfg.split_column].to_pylist() if labels_cfg.split_column else None
+    split = assign_split(ids, split_values, labels_cfg)
+    order = np.argsort(split, kind="stable")
+    rows = position.to_numpy(zero_copy_only=False)[order].astype(np.int64)
+    x, mask = {}, np.zeros((n, len(names)), np.float32)
     for m, name in enumerate(names):
-        column = joined[name].combine_chunks().take(rows)
-        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        column = joined[name].combine_chunks()
+        if column.null_count:  # missing modality for some ids: zeros, masked out
+            valid_all = column.is_valid().to_numpy(zero_copy_only=False)
+            full = np.zeros((len(column), column.type.list_size), np.float32)
+            if valid_all.any():
+                full[valid_all] = embedding_matrix(column.filter(pa.array(valid_all)))
+            valid = valid_all[rows]
+        else:
+            full, valid = embedding_matrix(column), np.ones(n, bool)
         if not valid.any():
             raise MmfeatError(f"feature set {name!r} has no rows for the ids in {labels_cfg.path}")
-        present = embedding_matrix(column.filter(pa.array(valid)))
-        values = np.zeros((len(keep), present.shape[1]), np.float32)
-        values[valid] = present
-        x[name], mask[:, m] = values, valid
-    ids = np.array([label_ids[k] for k in keep], dtype=object)
-    y, classes = encode_targets([targets[k] for k in keep], task)
-    split_values = labels[labels_cfg.split_column].to_pylist() if labels_cfg.split_column else None
-    split = assign_split(ids, [split_values[k] for k in keep] if split_values else None, labels_cfg)
-    counts = {"labelled": len(label_ids), "used": len(keep), "no_features": len(label_ids) - len(keep),
+        x[name], mask[:, m] = np.ascontiguousarray(full[rows], np.float32), valid  # one owned, writable copy
+    y, classes = encode_targets(labels[labels_cfg.column].take(pa.array(order)).to_pylist(), task)
+    ids, split = ids[order], split[order]
+    counts = {"labelled": n_labelled, "used": n, "no_features": n_labelled - n,
               **{f"n_{s}": int((split == i).sum()) for i, s in enumerate(SPLITS)},
-              "present": {n: int(mask[:, m].sum()) for m, n in enumerate(names)}}
-    if not len(keep):
-        raise MmfeatError(f"{labels_cfg.path}: no labelled id has features in {', '.join(names)}")
+              "present": {name: int(mask[:, m].sum()) for m, name in enumerate(names)}}
     return Dataset(ids, list(names), x, mask, y, split, classes, counts)

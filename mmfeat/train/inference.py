@@ -1,6 +1,5 @@
 """Use a trained run: evaluate it again on the store, or write its predictions back into the store."""
 import hashlib
-import itertools
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from mmfeat.store.store import embedding_matrix
 from mmfeat.store.layout import new_run_id
 from mmfeat.store.vectors import replace_bucket
 from mmfeat.train.checkpoint import Checkpoint
-from mmfeat.train.metrics import evaluate
+from mmfeat.train.evaluation import evaluate_all
 
 
 def run_config(run_dir):
@@ -42,17 +41,10 @@ def evaluate_run(run_dir, *, store=None) -> dict:
         raise MmfeatError(f"{cfg.labels.path}: labels {ds.classes} differ from the model's {ckpt.classes}")
     n_out = len(ckpt.classes) if ckpt.classes else 1
 
-    def scores(rows, keep=None):
-        mask = ds.mask[rows] if keep is None else ds.mask[rows] * keep
-        logits = ckpt.logits([ds.x[n][rows] for n in ckpt.features], mask)
-        return evaluate(cfg.task, logits, ds.y[rows], n_out, ckpt.temperature)
+    def logits(rows, mask):
+        return ckpt.logits([ds.x[n][rows] for n in ckpt.features], mask)
 
-    out = {part: scores(ds.rows(part)) for part in ("val", "test")}
-    out["subsets"] = {}
-    for k in range(1, len(ckpt.features) + 1):
-        for subset in itertools.combinations(ckpt.features, k):
-            keep = np.array([1.0 if n in subset else 0.0 for n in ckpt.features], np.float32)
-            out["subsets"]["+".join(subset)] = scores(ds.rows("test"), keep)
+    out = evaluate_all(ds, ckpt.features, cfg.task, n_out, ckpt.temperature, logits)
     out.update(task=cfg.task, features=ckpt.features, counts=ds.counts, evaluated_at=time.time())
     replace_json(Path(run_dir) / "evaluation.json", out)
     return out

@@ -1,6 +1,7 @@
 """Fit a model on in-memory tensors: AdamW, minibatches, early stopping on validation loss, a progress bar."""
 import copy
 import logging
+import time
 
 import numpy as np
 import torch
@@ -51,9 +52,11 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
     xs, mask, y = train
     model.fit_inputs(xs, mask)
     n = len(y)
-    best, best_state, bad, history = float("inf"), None, 0, {"train_loss": [], "val_loss": []}
+    best, best_state, bad = float("inf"), None, 0
+    history = {"train_loss": [], "val_loss": [], "train_seconds": [], "val_seconds": []}
     bar = tqdm(range(epochs), desc=desc, leave=False, disable=not progress)
     for _ in bar:
+        t0 = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator)
         total = 0.0
@@ -66,8 +69,11 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
             opt.step()
             total += loss.item() * len(idx)
         history["train_loss"].append(total / max(n, 1))
+        t1 = time.perf_counter()
         val_loss = _loss(model, criterion, val) if val is not None and len(val[2]) else history["train_loss"][-1]
         history["val_loss"].append(val_loss)
+        history["train_seconds"].append(t1 - t0)
+        history["val_seconds"].append(time.perf_counter() - t1)
         bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val_loss:.3f}")
         if val_loss < best - 1e-5:
             best, best_state, bad = val_loss, copy.deepcopy(model.state_dict()), 0

@@ -4,8 +4,8 @@ Run directory: ``config.json`` (resolved), ``metrics.json``, ``model.safetensors
 ``model.json`` (no pickled modules), and ``plots/*.png``.
 """
 import dataclasses
-import itertools
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
 from mmfeat.train.checkpoint import save_joint, save_sequential
 from mmfeat.train.data import load_dataset
+from mmfeat.train.evaluation import evaluate_all
 from mmfeat.train.loop import fit, predict
 from mmfeat.train.metrics import evaluate, fit_temperature
 from mmfeat.train.model import JointModel
@@ -28,8 +29,16 @@ def n_outputs(ds, task) -> int:
     return 1 if task == "regression" else len(ds.classes)
 
 
+def model_logits(ds, model, names, task):
+    """``logits(rows, mask)`` for an in-memory model over ``names``."""
+    def logits(rows, mask):
+        return predict(model, tensors(ds, rows, names, task)[0], torch.from_numpy(np.ascontiguousarray(mask)))
+
+    return logits
+
+
 def train_joint(ds, cfg, names, fusion, *, progress=True):
-    """Fit a joint model over ``names``; return ``(model, history, temperature)``."""
+    """Fit a joint model over ``names``; return ``(model, history, temperature, metrics)``."""
     torch.manual_seed(cfg.seed)
     model = JointModel([ds.x[n].shape[1] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
                        hidden=cfg.hidden, dropout=cfg.dropout)
@@ -41,35 +50,23 @@ def train_joint(ds, cfg, names, fusion, *, progress=True):
                   batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                   modality_dropout=cfg.modality_dropout, seed=cfg.seed, desc=f"{fusion} {'+'.join(names)}",
                   progress=progress)
-    temperature = 1.0
-    if cfg.task == "multiclass":
-        xs, mask, y = tensors(ds, ds.rows("val"), names, cfg.task)
-        temperature = fit_temperature(predict(model, xs, mask), y.numpy())
-    return model, history, temperature
-
-
-def evaluate_model(ds, cfg, model, names, temperature, subset_mask=None) -> dict:
-    """Val and test metrics; ``subset_mask`` (M,) zeroes modalities that are not in a subset."""
-    out = {}
-    for part in ("val", "test"):
-        xs, mask, y = tensors(ds, ds.rows(part), names, cfg.task)
-        if subset_mask is not None:
-            mask = mask * torch.from_numpy(subset_mask)
-        out[part] = evaluate(cfg.task, predict(model, xs, mask), y.numpy(), n_outputs(ds, cfg.task), temperature)
-    return out
-
-
-def subsets(names):
-    for k in range(1, len(names) + 1):
-        yield from itertools.combinations(names, k)
+    logits = model_logits(ds, model, names, cfg.task)
+    rows = ds.rows("val")
+    val_logits = logits(rows, ds.mask[rows][:, [ds.names.index(n) for n in names]])
+    temperature = fit_temperature(val_logits, ds.y[rows]) if cfg.task == "multiclass" else 1.0
+    metrics = evaluate_all(ds, names, cfg.task, n_outputs(ds, cfg.task), temperature, logits,
+                           with_subsets=len(names) > 1, known={"val": val_logits})
+    return model, history, temperature, metrics
 
 
 def train(cfg, *, progress: bool = True) -> dict:
     """Run ``cfg`` (a TrainConfig); write the run directory and return the metrics."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     store = FeatureStore(cfg.store)
     ds = load_dataset(store, cfg.features, cfg.labels, cfg.task, cfg.complete_cases)
+    load_seconds = time.perf_counter() - started
     if ds.counts["n_train"] == 0:
         raise MmfeatError(f"{cfg.labels.path}: no training rows after the split")
     metrics = {"task": cfg.task, "mode": cfg.mode, "features": list(cfg.features), "counts": ds.counts,
@@ -78,23 +75,21 @@ def train(cfg, *, progress: bool = True) -> dict:
     if cfg.baselines or (cfg.mode == "sequential" and not cfg.stages):
         metrics["unimodal"] = {}
         for name in cfg.features:
-            model, histories[name], t = train_joint(ds, cfg, [name], "concat", progress=progress)
-            metrics["unimodal"][name] = evaluate_model(ds, cfg, model, [name], t)
+            _, histories[name], _, metrics["unimodal"][name] = train_joint(ds, cfg, [name], "concat",
+                                                                           progress=progress)
     if cfg.mode == "joint":
-        model, histories["joint"], temperature = train_joint(ds, cfg, list(cfg.features), cfg.fusion,
-                                                             progress=progress)
-        main = evaluate_model(ds, cfg, model, list(cfg.features), temperature)
+        model, histories["joint"], temperature, main = train_joint(ds, cfg, list(cfg.features), cfg.fusion,
+                                                                   progress=progress)
+        metrics["subsets"] = main.pop("subsets")
         metrics["joint"] = {"fusion": cfg.fusion, "temperature": temperature, **main}
-        metrics["subsets"] = {}
-        for subset in subsets(list(cfg.features)):
-            keep = np.array([1.0 if n in subset else 0.0 for n in cfg.features], np.float32)
-            metrics["subsets"]["+".join(subset)] = evaluate_model(ds, cfg, model, list(cfg.features),
-                                                                 temperature, keep)["test"]
         save_joint(out, model, {"features": list(cfg.features), "feature_dims": ds.dims, "classes": ds.classes,
                                 "task": cfg.task, "temperature": temperature})
     else:
         main = train_sequential(ds, cfg, metrics, out, progress)
     metrics["val"], metrics["test"] = main["val"], main["test"]
+    metrics["timing"] = {"load_seconds": round(load_seconds, 3),
+                         "train_epoch_seconds": round(sum(sum(h["train_seconds"]) for h in histories.values()), 3),
+                         "total_seconds": round(time.perf_counter() - started, 3)}
     replace_json(out / "config.json", dataclasses.asdict(cfg))
     replace_json(out / "metrics.json", metrics)
     from mmfeat.train.plots import write_plots

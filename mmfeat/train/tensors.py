@@ -3,9 +3,18 @@ import numpy as np
 import torch
 
 
+def as_index(rows):
+    """A slice when ``rows`` is a contiguous ascending run (numpy then gives views, not copies)."""
+    rows = np.asarray(rows)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (len(rows) < 2 or np.all(np.diff(rows) == 1)):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 def tensors(ds, rows, names=None, task="multiclass", extra=None):
     """``(xs, mask, y)`` for ``rows`` over ``names`` (default all). ``extra`` (n, k) is appended to every x."""
     names = names or ds.names
+    rows = as_index(rows)
     xs = []
     for name in names:
         x = ds.x[name][rows]
