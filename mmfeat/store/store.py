@@ -126,17 +126,18 @@ class FeatureStore:
         """The feature set as a DataFrame (embedding cells are numpy arrays)."""
         return self.read(name).to_pandas()
 
-    def join(self, names: list[str], *, how: str = "inner") -> pa.Table:
-        """Join feature sets by id, bucket by bucket: columns ``id`` then one per set.
+    def join(self, names: list[str], *, how: str = "inner", chunks: bool = False) -> pa.Table:
+        """Join feature sets by id, bucket by bucket: columns ``id`` then one per set
+        (and ``<name>.chunks`` for sets that keep chunks, with ``chunks=True``).
 
         ``how="inner"`` keeps ids present in every set; ``"outer"`` keeps all ids,
         with null where a set lacks one (a missing modality).
         """
-        pieces = list(self.join_buckets(names, how=how))
+        pieces = list(self.join_buckets(names, how=how, chunks=chunks))
         # Buckets where a set has no rows carry a generic list type; cast them to the set's real one.
         fields = []
         for i, name in enumerate(pieces[0].schema.names):
-            types = [p.schema.field(i).type for p in pieces if pa.types.is_fixed_size_list(p.schema.field(i).type)]
+            types = [p.schema.field(i).type for p in pieces if p.num_rows]
             fields.append(pa.field(name, types[0] if types else pieces[0].schema.field(i).type))
         schema = pa.schema(fields)
         return pa.concat_tables([p.cast(schema) for p in pieces])

@@ -15,6 +15,7 @@ from mmfeat.store.files import replace_json
 from mmfeat.train.loop import predict
 from mmfeat.train.metrics import softmax
 from mmfeat.train.model import JointModel
+from mmfeat.train.tensors import with_extra
 
 WEIGHTS, CONFIG = "model.safetensors", "model.json"
 
@@ -37,9 +38,15 @@ def save_sequential(out: Path, stages: list, meta: dict) -> None:
                                 **meta})
 
 
+def _tensor(x: np.ndarray) -> torch.Tensor:
+    """A float32 tensor over ``x``, copied only if ``x`` is read-only (Arrow memory) or not float32/contiguous."""
+    x = np.ascontiguousarray(x, np.float32)
+    return torch.from_numpy(x if x.flags.writeable else x.copy())
+
+
 def _build(config: dict, state: dict) -> JointModel:
     model = JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
-                       dropout=config["dropout"])
+                       dropout=config["dropout"], sequence=config.get("sequence"))
     model.load_state_dict(state)
     return model.eval()
 
@@ -77,15 +84,14 @@ class Checkpoint:
     def logits(self, xs: list, mask: np.ndarray) -> np.ndarray:
         """Logits for rows given one (n, d) array per feature set (in ``features`` order) and the mask."""
         if self.kind == "joint":
-            return predict(self.model, [torch.from_numpy(np.ascontiguousarray(x, np.float32)) for x in xs],
-                           torch.from_numpy(mask.astype(np.float32)))
+            return predict(self.model, [_tensor(x) for x in xs], _tensor(mask))
         n = len(mask)
         probs = np.tile(np.asarray(self.meta["prior"], np.float32), (n, 1))
         for k, (name, models) in enumerate(zip(self.meta["order"], self.stages)):
             m = self.features.index(name)
             rows = np.flatnonzero(mask[:, m] > 0)  # rows missing this modality keep the previous stage's output
-            x = xs[m][rows] if k == 0 else np.concatenate([xs[m][rows], probs[rows]], axis=1)
-            x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+            x = xs[m][rows] if k == 0 else with_extra(xs[m][rows], probs[rows])
+            x = _tensor(x)
             ones = torch.ones(len(rows), 1)
             probs[rows] = sum(softmax(predict(model, [x], ones)) for model in models) / len(models)
         return np.log(np.clip(probs, 1e-7, 1))
@@ -100,6 +106,5 @@ class Checkpoint:
             raise MmfeatError(f"{self.run_dir}: a sequential run has no fused embedding; use --output probs")
         model = self.model
         with torch.inference_mode():
-            t = [torch.from_numpy(np.ascontiguousarray(x, np.float32)) for x in xs]
-            h = torch.stack([a(x) for a, x in zip(model.adapters, t)], dim=1)
-            return model.fusion(h, torch.from_numpy(mask.astype(np.float32))).numpy()
+            h = torch.stack([a(_tensor(x)) for a, x in zip(model.adapters, xs)], dim=1)
+            return model.fusion(h, _tensor(mask)).numpy()

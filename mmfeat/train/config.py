@@ -37,6 +37,8 @@ class TrainConfig:
     fusion: str = "concat"
     stages: list | None = None
     complete_cases: bool = False
+    sequences: list = ()
+    max_chunks: int = 64
     hidden: int = 64
     dropout: float = 0.2
     modality_dropout: float = 0.0
@@ -72,6 +74,9 @@ class TrainConfig:
 
         if config.fusion not in FUSIONS.names():
             raise SpecError(f"{origin}: fusion: unknown {config.fusion!r}; known: {', '.join(FUSIONS.names())}")
+        unknown = [n for n in config.sequences if n not in config.features]
+        if unknown:
+            raise SpecError(f"{origin}: sequences: {', '.join(unknown)} are not among the features")
         if config.folds < 2:
             raise SpecError(f"{origin}: folds must be >= 2")
         return config

@@ -36,7 +36,7 @@ class Dataset:
     @property
     def dims(self) -> dict:
         """Vector length of each feature set."""
-        return {n: self.x[n].shape[1] for n in self.names}
+        return {n: self.x[n].shape[-1] for n in self.names}
 
 
 def hash_unit(id_: str, seed: int) -> float:
@@ -81,8 +81,49 @@ def encode_targets(values, task: str):
     return np.array([index[str(v)] for v in values], dtype=np.int64), classes
 
 
-def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = False) -> Dataset:
+def padded_chunks(column, max_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ``list<fixed_size_list>`` column as (n, L, d) float32 zero-padded sequences and a presence flag.
+
+    L is the longest sequence, capped at ``max_chunks`` (longer ones keep their first
+    ``max_chunks`` chunks). Padding is all-zero rows, which is how models tell it apart.
+    """
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    offsets = column.offsets.to_numpy()
+    lengths = np.where(valid, np.minimum(np.diff(offsets), max_chunks), 0)
+    values = embedding_matrix(column.values)
+    out = np.zeros((len(column), max(int(lengths.max(initial=0)), 1), values.shape[1] if values.size else 0),
+                   np.float32)
+    for i in np.flatnonzero(lengths):
+        out[i, :lengths[i]] = values[offsets[i]:offsets[i] + lengths[i]]
+    return out, valid & (lengths > 0)
+
+
+def column_arrays(table: pa.Table, name: str, *, sequence: bool = False, max_chunks: int = 64,
+                  dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Feature set ``name`` of a joined table as dense arrays and a presence flag per row.
+
+    Pooled vectors give (n, d) with zero rows where the set lacks the id; with
+    ``sequence`` the ``<name>.chunks`` column gives zero-padded (n, L, d) sequences.
+    """
+    if sequence:
+        return padded_chunks(table[f"{name}.chunks"], max_chunks)
+    column = table[name].combine_chunks()
+    if not column.null_count:
+        return embedding_matrix(column), np.ones(len(column), bool)
+    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    out = np.zeros((len(column), dim or column.type.list_size), np.float32)
+    if valid.any():
+        out[valid] = embedding_matrix(column.filter(pa.array(valid)))
+    return out, valid
+
+
+def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = False, sequences=(),
+                 max_chunks: int = 64) -> Dataset:
     """Join ``names`` from ``store`` with the labels table into a Dataset.
+
+    For names in ``sequences`` (feature sets that keep chunks) ``x[name]`` is the
+    (n, L, d) zero-padded chunk sequence instead of the pooled vector.
 
     Rows are ordered train, val, test, so each split is a contiguous slice and
     its tensors are views of the arrays rather than copies.
@@ -93,7 +134,10 @@ def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = Fal
 
     columns = [labels_cfg.column] + ([labels_cfg.split_column] if labels_cfg.split_column else [])
     labels = read_table(labels_cfg.path, id_column=labels_cfg.id_column, columns=columns)
-    joined = store.join(list(names), how="inner" if complete_cases else "outer")
+    joined = store.join(list(names), how="inner" if complete_cases else "outer", chunks=bool(sequences))
+    missing = [n for n in sequences if f"{n}.chunks" not in joined.column_names]
+    if missing:
+        raise MmfeatError(f"sequences: {', '.join(missing)} keep no chunks; extract them with keep_chunks: true")
     position = pc.index_in(labels[labels_cfg.id_column], value_set=joined["id"].combine_chunks())
     n_labelled = labels.num_rows
     keep_mask = pc.and_(position.is_valid(), labels[labels_cfg.column].is_valid())
@@ -108,18 +152,10 @@ def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = Fal
     rows = position.to_numpy(zero_copy_only=False)[order].astype(np.int64)
     x, mask = {}, np.zeros((n, len(names)), np.float32)
     for m, name in enumerate(names):
-        column = joined[name].combine_chunks()
-        if column.null_count:  # missing modality for some ids: zeros, masked out
-            valid_all = column.is_valid().to_numpy(zero_copy_only=False)
-            full = np.zeros((len(column), column.type.list_size), np.float32)
-            if valid_all.any():
-                full[valid_all] = embedding_matrix(column.filter(pa.array(valid_all)))
-            valid = valid_all[rows]
-        else:
-            full, valid = embedding_matrix(column), np.ones(n, bool)
-        if not valid.any():
+        full, valid = column_arrays(joined, name, sequence=name in sequences, max_chunks=max_chunks)
+        if not valid[rows].any():
             raise MmfeatError(f"feature set {name!r} has no rows for the ids in {labels_cfg.path}")
-        x[name], mask[:, m] = np.ascontiguousarray(full[rows], np.float32), valid  # one owned, writable copy
+        x[name], mask[:, m] = np.ascontiguousarray(full[rows], np.float32), valid[rows]  # owned, writable copy
     y, classes = encode_targets(labels[labels_cfg.column].take(pa.array(order)).to_pylist(), task)
     ids, split = ids[order], split[order]
     counts = {"labelled": n_labelled, "used": n, "no_features": n_labelled - n,

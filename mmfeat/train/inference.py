@@ -4,15 +4,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from mmfeat.errors import MmfeatError
 from mmfeat.store import FeatureStore, feature_set
 from mmfeat.store.files import replace_json
-from mmfeat.store.store import embedding_matrix
 from mmfeat.store.layout import new_run_id
 from mmfeat.store.vectors import replace_bucket
 from mmfeat.train.checkpoint import Checkpoint
+from mmfeat.train.data import column_arrays
 from mmfeat.train.evaluation import evaluate_all
 
 
@@ -36,7 +35,8 @@ def evaluate_run(run_dir, *, store=None) -> dict:
     from mmfeat.train.data import load_dataset
 
     cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
-    ds = load_dataset(FeatureStore(store or cfg.store), ckpt.features, cfg.labels, cfg.task, cfg.complete_cases)
+    ds = load_dataset(FeatureStore(store or cfg.store), ckpt.features, cfg.labels, cfg.task, cfg.complete_cases,
+                      cfg.sequences, cfg.max_chunks)
     if ds.classes != ckpt.classes:
         raise MmfeatError(f"{cfg.labels.path}: labels {ds.classes} differ from the model's {ckpt.classes}")
     n_out = len(ckpt.classes) if ckpt.classes else 1
@@ -85,17 +85,13 @@ def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs") -
     feature_set.ensure(set_dir, spec, fingerprint, {"weights_sha256": ckpt.weights_sha256, "inputs": inputs})
     run_id = new_run_id()
     n_rows = 0
-    for bucket, piece in enumerate(store.join_buckets(ckpt.features, how="outer")):
+    for bucket, piece in enumerate(store.join_buckets(ckpt.features, how="outer", chunks=bool(cfg.sequences))):
         ids = piece["id"].to_pylist()
         xs, mask = [], np.zeros((len(ids), len(ckpt.features)), np.float32)
         for m, feature in enumerate(ckpt.features):
-            column = piece[feature].combine_chunks()
-            valid = column.is_valid().to_numpy(zero_copy_only=False)
-            x = np.zeros((len(ids), ckpt.dims[feature]), np.float32)
-            if valid.any():
-                x[valid] = embedding_matrix(column.filter(pa.array(valid)))
+            x, mask[:, m] = column_arrays(piece, feature, sequence=feature in cfg.sequences,
+                                          max_chunks=cfg.max_chunks, dim=ckpt.dims[feature])
             xs.append(x)
-            mask[:, m] = valid
         values = (ckpt.probabilities(xs, mask) if output == "probs" else ckpt.embedding(xs, mask)) if ids else []
         replace_bucket(set_dir, bucket, ids, values, _row_keys(xs, mask), run_id=run_id,
                        info={"fingerprint": fingerprint})

@@ -27,14 +27,45 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.scale
 
 
+class AttentionPool(nn.Module):
+    """A sequence branch: chunk vectors (B, L, d), all-zero rows being padding → one (B, hidden) vector.
+
+    Each chunk is standardised and projected; learned attention scores, softmaxed
+    over the real chunks, weight their sum. Unlike the stored mean, it can pick out
+    the few chunks that matter in a long input.
+    """
+
+    def __init__(self, dim: int, hidden: int, dropout: float):
+        super().__init__()
+        self.standardize = Standardize(dim)
+        self.project = nn.Sequential(nn.Linear(dim, hidden), nn.GELU())
+        self.score = nn.Linear(hidden, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def fit(self, x: torch.Tensor) -> None:
+        self.standardize.fit(x[x.abs().amax(dim=-1) > 0])
+
+    def forward(self, x):
+        real = x.abs().amax(dim=-1) > 0  # (B, L)
+        h = self.project(self.standardize(x))
+        scores = self.score(h).squeeze(-1).masked_fill(~real, float("-inf"))
+        weights = scores.softmax(dim=1).nan_to_num(0)  # an empty sequence pools to zeros (and is masked)
+        return self.dropout((weights.unsqueeze(-1) * h).sum(dim=1))
+
+
 class JointModel(nn.Module):
     """``forward(xs, mask)`` with ``xs`` a list of (B, d_m) tensors and ``mask`` (B, M) → (B, n_out) logits."""
 
-    def __init__(self, dims: list, n_out: int, *, fusion: str = "concat", hidden: int = 64, dropout: float = 0.2):
+    def __init__(self, dims: list, n_out: int, *, fusion: str = "concat", hidden: int = 64, dropout: float = 0.2,
+                 sequence: list | None = None):
         super().__init__()
-        self.config = {"dims": list(dims), "n_out": n_out, "fusion": fusion, "hidden": hidden, "dropout": dropout}
+        sequence = list(sequence or [False] * len(dims))
+        self.config = {"dims": list(dims), "n_out": n_out, "fusion": fusion, "hidden": hidden, "dropout": dropout,
+                       "sequence": sequence}
         self.adapters = nn.ModuleList(
-            nn.Sequential(Standardize(d), nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout)) for d in dims)
+            AttentionPool(d, hidden, dropout) if seq else
+            nn.Sequential(Standardize(d), nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout))
+            for d, seq in zip(dims, sequence))
         self.fusion = FUSIONS.get(fusion)(len(dims), hidden, n_out)
         self.head = nn.Identity() if self.fusion.produces_logits else nn.Sequential(
             nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_out))
@@ -42,7 +73,7 @@ class JointModel(nn.Module):
     def fit_inputs(self, xs, mask) -> None:
         """Set each adapter's standardisation from the training rows that have its modality."""
         for m, (adapter, x) in enumerate(zip(self.adapters, xs)):
-            adapter[0].fit(x[mask[:, m] > 0])
+            (adapter if isinstance(adapter, AttentionPool) else adapter[0]).fit(x[mask[:, m] > 0])
 
     def forward(self, xs, mask):
         h = torch.stack([adapter(x) for adapter, x in zip(self.adapters, xs)], dim=1)

@@ -37,11 +37,11 @@ def model_logits(ds, model, names, task):
     return logits
 
 
-def train_joint(ds, cfg, names, fusion, *, progress=True):
+def train_joint(ds, cfg, names, fusion, *, progress=True, with_subsets=True):
     """Fit a joint model over ``names``; return ``(model, history, temperature, metrics)``."""
     torch.manual_seed(cfg.seed)
-    model = JointModel([ds.x[n].shape[1] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
-                       hidden=cfg.hidden, dropout=cfg.dropout)
+    model = JointModel([ds.x[n].shape[-1] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
+                       hidden=cfg.hidden, dropout=cfg.dropout, sequence=[n in cfg.sequences for n in names])
     train_rows = ds.rows("train")
     if len(names) == 1:  # a unimodal model learns only from rows that have its modality
         train_rows = train_rows[ds.mask[train_rows, ds.names.index(names[0])] > 0]
@@ -55,7 +55,7 @@ def train_joint(ds, cfg, names, fusion, *, progress=True):
     val_logits = logits(rows, ds.mask[rows][:, [ds.names.index(n) for n in names]])
     temperature = fit_temperature(val_logits, ds.y[rows]) if cfg.task == "multiclass" else 1.0
     metrics = evaluate_all(ds, names, cfg.task, n_outputs(ds, cfg.task), temperature, logits,
-                           with_subsets=len(names) > 1, known={"val": val_logits})
+                           with_subsets=with_subsets, known={"val": val_logits})
     return model, history, temperature, metrics
 
 
@@ -65,7 +65,7 @@ def train(cfg, *, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     store = FeatureStore(cfg.store)
-    ds = load_dataset(store, cfg.features, cfg.labels, cfg.task, cfg.complete_cases)
+    ds = load_dataset(store, cfg.features, cfg.labels, cfg.task, cfg.complete_cases, cfg.sequences, cfg.max_chunks)
     load_seconds = time.perf_counter() - started
     if ds.counts["n_train"] == 0:
         raise MmfeatError(f"{cfg.labels.path}: no training rows after the split")
@@ -75,8 +75,8 @@ def train(cfg, *, progress: bool = True) -> dict:
     if cfg.baselines or (cfg.mode == "sequential" and not cfg.stages):
         metrics["unimodal"] = {}
         for name in cfg.features:
-            _, histories[name], _, metrics["unimodal"][name] = train_joint(ds, cfg, [name], "concat",
-                                                                           progress=progress)
+            _, histories[name], _, metrics["unimodal"][name] = train_joint(
+                ds, cfg, [name], "concat", progress=progress, with_subsets=False)
     if cfg.mode == "joint":
         model, histories["joint"], temperature, main = train_joint(ds, cfg, list(cfg.features), cfg.fusion,
                                                                    progress=progress)

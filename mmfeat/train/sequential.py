@@ -37,7 +37,7 @@ def run_stages(ds, cfg, order, n_out, *, progress=True):
         m = ds.names.index(name)
         present = ds.mask[:, m] > 0
         extra = probs if k > 0 else None
-        dim = ds.x[name].shape[1] + (n_out if k > 0 else 0)
+        dim = ds.x[name].shape[-1] + (n_out if k > 0 else 0)
         t_rows, v_rows = train_rows[present[train_rows]], val_rows[present[val_rows]]
         stage_out = probs.copy()
         models = []
@@ -66,7 +66,8 @@ def run_stages(ds, cfg, order, n_out, *, progress=True):
 
 def _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, f, progress):
     torch.manual_seed(cfg.seed + 100 * k + f)
-    model = JointModel([dim], n_out, fusion="concat", hidden=cfg.hidden, dropout=cfg.dropout)
+    model = JointModel([dim], n_out, fusion="concat", hidden=cfg.hidden, dropout=cfg.dropout,
+                       sequence=[name in cfg.sequences])
     fit(model, cfg.task, tensors(ds, t_rows, [name], extra=extra), tensors(ds, v_rows, [name], extra=extra),
         epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr,
         weight_decay=cfg.weight_decay, seed=cfg.seed + 100 * k + f, desc=f"stage {k + 1} {name} fold {f + 1}",

@@ -11,6 +11,14 @@ def as_index(rows):
     return rows
 
 
+def with_extra(x: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """``x`` (n, d) or chunk sequences (n, L, d) with ``extra`` (n, k) appended to each row or real chunk
+    (padding chunks stay all-zero, so they are still recognised as padding)."""
+    if x.ndim == 3:
+        extra = (np.abs(x).max(axis=-1, keepdims=True) > 0) * extra[:, None, :]
+    return np.concatenate([x, extra.astype(x.dtype)], axis=-1)
+
+
 def tensors(ds, rows, names=None, task="multiclass", extra=None):
     """``(xs, mask, y)`` for ``rows`` over ``names`` (default all). ``extra`` (n, k) is appended to every x."""
     names = names or ds.names
@@ -19,7 +27,7 @@ def tensors(ds, rows, names=None, task="multiclass", extra=None):
     for name in names:
         x = ds.x[name][rows]
         if extra is not None:
-            x = np.concatenate([x, extra[rows]], axis=1)
+            x = with_extra(x, extra[rows])
         xs.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
     mask = torch.from_numpy(ds.mask[rows][:, [ds.names.index(n) for n in names]].copy())
     y = torch.from_numpy(ds.y[rows]) if task != "regression" else torch.from_numpy(ds.y[rows].astype(np.float32))
