@@ -30,6 +30,7 @@ bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures an
 	$(BIN)/python benchmarks/text_throughput.py
 	$(BIN)/python benchmarks/image_throughput.py
 	$(BIN)/python benchmarks/audio_throughput.py
+	$(BIN)/python benchmarks/train_throughput.py
 	$(BIN)/python benchmarks/memory_scaling.py
 
 clean:

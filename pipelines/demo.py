@@ -101,8 +101,13 @@ def main():
         lines.append(f"{name:<28}{t['accuracy']:>10.3f}{t['macro_f1']:>10.3f}{t['ece']:>8.3f}")
     print("\n".join(lines))
     best_single = max(m["test"]["accuracy"] for m in uni.values())
-    best_fused = max(m["test"]["accuracy"] for m in results.values())
-    print(f"\nbest single modality {best_single:.3f}; best fused {best_fused:.3f}; plots in {root}/runs/*/plots/")
+    best = max(results, key=lambda k: results[k]["test"]["accuracy"])
+    best_fused = results[best]["test"]["accuracy"]
+    print(f"\nbest single modality {best_single:.3f}; best fused ({best}) {best_fused:.3f}; "
+          f"plots in {root}/runs/*/plots/")
+    # The best model's calibrated probabilities go back into the store as a feature set, with lineage.
+    run_dir = root / "runs" / ("sequential" if best == "sequential" else f"joint_{best.split()[-1]}")
+    mmfeat(["predict", str(run_dir), "--name", "digit_probs"])
     if best_fused <= best_single:
         raise SystemExit("fusion did not beat the best single modality")
 
