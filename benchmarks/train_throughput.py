@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=64, help="branch/head width (64: the default run config)")
+    ap.add_argument("--loader", choices=["memory", "stream"], default="memory",
+                    help="stream: read the store bucket by bucket every epoch (data larger than memory)")
     args = ap.parse_args()
     from mmfeat.train.config import TrainConfig
     from mmfeat.train.data import SPLITS, assign_split
@@ -84,7 +86,7 @@ def main():
             "store": str(root / "store"), "features": list(DIMS), "out": str(root / "run"),
             "labels": {"path": str(root / "labels.parquet"), "column": "label", "val": 0.1, "test": 0.1},
             "fusion": "concat", "epochs": args.epochs, "patience": 1000, "batch_size": 512, "hidden": args.hidden,
-            "baselines": False})
+            "baselines": False, "loader": args.loader})
         split = assign_split(np.array(ids, dtype=object), None, cfg.labels)
         train_rows = np.flatnonzero(split == SPLITS.index("train"))
         t_bare = bare_loop([a[train_rows] for a in arrays.values()], y[train_rows], args.epochs, hidden=args.hidden)
@@ -98,11 +100,11 @@ def main():
               f"test accuracy {metrics['test']['accuracy']:.3f}")
         timing = metrics["timing"]
         t_epochs = timing["train_epoch_seconds"]
-        print(f"mmfeat training epochs alone (data from the store, in memory): {seen / t_epochs:8.0f} samples/s "
+        print(f"mmfeat training epochs alone ({args.loader} loader): {seen / t_epochs:8.0f} samples/s "
               f"({t_epochs:.1f} s); loading and joining the store: {timing['load_seconds']:.1f} s")
         print(f"ratio mmfeat / bare, training epochs: {t_bare / t_epochs:.3f} (target >= 0.9)")
         print(f"ratio mmfeat / bare, end to end (incl. store read, validation, subsets, checkpoint, plots): "
-              f"{t_bare / t_mm:.3f}; hidden={args.hidden}")
+              f"{t_bare / t_mm:.3f}; hidden={args.hidden}, loader={args.loader}")
 
 
 if __name__ == "__main__":

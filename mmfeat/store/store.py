@@ -148,17 +148,24 @@ class FeatureStore:
         Columns: ``id``, one embedding column per set and, with ``chunks``, a
         ``<name>.chunks`` column for each set that keeps per-window vectors.
         """
+        for bucket in range(self.n_buckets):
+            yield self.join_bucket(names, bucket, how=how, chunks=chunks)
+
+    def join_bucket(self, names: list[str], bucket: int, *, how: str = "inner", chunks: bool = False,
+                    ids_only: bool = False) -> pa.Table:
+        """The join of ``names`` within one bucket (see ``join_buckets``). The row order is deterministic.
+
+        With ``ids_only`` only the id columns are read, and each set's column is a
+        boolean: whether the set has the id.
+        """
+        import pyarrow.compute as pc
+
         if how not in ("inner", "outer"):
             raise ValueError(f"how must be 'inner' or 'outer', got {how!r}")
         infos = {n: self.info(n) for n in names}  # fails on an unknown name
         with_chunks = {n for n in names if chunks and infos[n]["spec"]["encoder"].get("keep_chunks")}
-        for bucket in range(self.n_buckets):
-            yield self._join_bucket(names, bucket, how, with_chunks)
-
-    def _join_bucket(self, names, bucket, how, with_chunks=()) -> pa.Table:
-        import pyarrow.compute as pc
-
-        tables = [self.read_bucket(n, bucket, columns=["id", "embedding", *(["chunks"] if n in with_chunks else [])])
+        tables = [self.read_bucket(n, bucket, columns=["id"] if ids_only else
+                                   ["id", "embedding", *(["chunks"] if n in with_chunks else [])])
                   for n in names]
         keys = [t["id"].combine_chunks() for t in tables]
         if how == "inner":
@@ -170,6 +177,9 @@ class FeatureStore:
         columns = {"id": ids.cast(pa.string())}
         for name, table, key in zip(names, tables, keys):
             take = pc.index_in(ids, value_set=key)
+            if ids_only:
+                columns[name] = take.is_valid()
+                continue
             columns[name] = table["embedding"].take(take)
             if name in with_chunks:
                 columns[f"{name}.chunks"] = table["chunks"].take(take)

@@ -37,6 +37,7 @@ class TrainConfig:
     fusion: str = "concat"
     stages: list | None = None
     complete_cases: bool = False
+    loader: Literal["memory", "stream"] = "memory"
     sequences: list = ()
     max_chunks: int = 64
     hidden: int = 64
@@ -77,6 +78,9 @@ class TrainConfig:
         unknown = [n for n in config.sequences if n not in config.features]
         if unknown:
             raise SpecError(f"{origin}: sequences: {', '.join(unknown)} are not among the features")
+        if config.loader == "stream" and (config.mode == "sequential" or config.sequences):
+            raise SpecError(f"{origin}: loader: stream supports joint mode over pooled vectors; "
+                            f"use loader: memory for sequential mode or sequences")
         if config.folds < 2:
             raise SpecError(f"{origin}: folds must be >= 2")
         return config

@@ -38,6 +38,18 @@ class Dataset:
         """Vector length of each feature set."""
         return {n: self.x[n].shape[-1] for n in self.names}
 
+    def part(self, rows, names):
+        """A batch source for ``fit`` over ``rows`` and ``names``."""
+        from mmfeat.train.batches import InMemory
+        from mmfeat.train.tensors import tensors
+
+        return InMemory(*tensors(self, rows, names))
+
+    def logits(self, model_fn, rows, masks, names) -> list:
+        """``model_fn(xs, mask)`` (numpy in, numpy out) over ``rows``, once per mask in ``masks``."""
+        xs = [self.x[n][rows] for n in names]
+        return [model_fn(xs, mask) for mask in masks]
+
 
 def hash_unit(id_: str, seed: int) -> float:
     """A deterministic uniform number in [0, 1) for ``id_`` (the hash split)."""
@@ -162,3 +174,13 @@ def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = Fal
               **{f"n_{s}": int((split == i).sum()) for i, s in enumerate(SPLITS)},
               "present": {name: int(mask[:, m].sum()) for m, name in enumerate(names)}}
     return Dataset(ids, list(names), x, mask, y, split, classes, counts)
+
+
+def open_data(cfg, store, names=None):
+    """The run's data: an in-memory Dataset, or a StoreStream with ``loader: stream``."""
+    names = list(names or cfg.features)
+    if cfg.loader == "stream":
+        from mmfeat.train.stream import StoreStream
+
+        return StoreStream(store, names, cfg.labels, cfg.task, cfg.complete_cases)
+    return load_dataset(store, names, cfg.labels, cfg.task, cfg.complete_cases, cfg.sequences, cfg.max_chunks)

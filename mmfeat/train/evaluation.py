@@ -19,20 +19,28 @@ def subsets(names):
 
 
 def evaluate_all(ds, names, task, n_out, temperature, logits, *, with_subsets=True, known=None) -> dict:
-    """``{"val": …, "test": …[, "subsets": {"a+b": test metrics}]}``; ``known`` maps a part to its logits."""
+    """``{"val": …, "test": …[, "subsets": {"a+b": test metrics}]}``.
+
+    ``logits(rows, masks)`` returns one logits array per mask (all computed in one pass over the
+    rows); ``known`` maps a part to logits already computed with the full mask.
+    """
     columns = [ds.names.index(n) for n in names]
     known = dict(known or {})
     out = {}
+    keeps = [np.array([1.0 if n in subset else 0.0 for n in names], np.float32) for subset in subsets(names)]
     for part in ("val", "test"):
         rows = ds.rows(part)
+        mask = ds.mask[rows][:, columns]
+        variants = [] if part in known else [mask]
+        if part == "test" and with_subsets:
+            variants += [mask * keep for keep in keeps if not keep.all()]
+        computed = logits(rows, variants) if variants else []
         if part not in known:
-            known[part] = logits(rows, ds.mask[rows][:, columns])
+            known[part], computed = computed[0], computed[1:]
         out[part] = evaluate(task, known[part], ds.y[rows], n_out, temperature)
-    if with_subsets:
-        rows = ds.rows("test")
-        out["subsets"] = {}
-        for subset in subsets(names):
-            keep = np.array([1.0 if n in subset else 0.0 for n in names], np.float32)
-            z = known["test"] if keep.all() else logits(rows, ds.mask[rows][:, columns] * keep)
-            out["subsets"]["+".join(subset)] = evaluate(task, z, ds.y[rows], n_out, temperature)
+        if part == "test" and with_subsets:
+            partial = iter(computed)
+            out["subsets"] = {"+".join(subset): evaluate(task, known["test"] if keep.all() else next(partial),
+                                                         ds.y[rows], n_out, temperature)
+                              for subset, keep in zip(subsets(names), keeps)}
     return out

@@ -11,7 +11,7 @@ from mmfeat.store.files import replace_json
 from mmfeat.store.layout import new_run_id
 from mmfeat.store.vectors import replace_bucket
 from mmfeat.train.checkpoint import Checkpoint
-from mmfeat.train.data import column_arrays
+from mmfeat.train.data import column_arrays, open_data
 from mmfeat.train.evaluation import evaluate_all
 
 
@@ -32,17 +32,14 @@ def run_config(run_dir):
 
 def evaluate_run(run_dir, *, store=None) -> dict:
     """Recompute val/test metrics (and every modality subset on test) from the checkpoint and the store."""
-    from mmfeat.train.data import load_dataset
-
     cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
-    ds = load_dataset(FeatureStore(store or cfg.store), ckpt.features, cfg.labels, cfg.task, cfg.complete_cases,
-                      cfg.sequences, cfg.max_chunks)
+    ds = open_data(cfg, FeatureStore(store or cfg.store), ckpt.features)
     if ds.classes != ckpt.classes:
         raise MmfeatError(f"{cfg.labels.path}: labels {ds.classes} differ from the model's {ckpt.classes}")
     n_out = len(ckpt.classes) if ckpt.classes else 1
 
-    def logits(rows, mask):
-        return ckpt.logits([ds.x[n][rows] for n in ckpt.features], mask)
+    def logits(rows, masks):
+        return ds.logits(ckpt.logits, rows, masks, ckpt.features)
 
     out = evaluate_all(ds, ckpt.features, cfg.task, n_out, ckpt.temperature, logits)
     out.update(task=cfg.task, features=ckpt.features, counts=ds.counts, evaluated_at=time.time())

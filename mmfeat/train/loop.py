@@ -39,9 +39,8 @@ def drop_modalities(mask, p: float, generator):
 
 def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=3e-3, weight_decay=1e-4,
         modality_dropout=0.0, seed=0, desc="train", progress=True):
-    """Train on ``train = (xs, mask, y)``; keep the weights with the best validation loss.
-
-    Returns the history: per-epoch train and validation loss.
+    """Train on batches from ``train`` (see ``mmfeat.train.batches``); keep the weights with the
+    best loss on ``val``. Returns the history: per-epoch losses and seconds.
     """
     from tqdm import tqdm
 
@@ -49,28 +48,23 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
     generator = torch.Generator().manual_seed(seed)
     criterion = loss_fn(task)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    xs, mask, y = train
-    model.fit_inputs(xs, mask)
-    n = len(y)
+    model.set_input_stats(train.input_stats())
     best, best_state, bad = float("inf"), None, 0
     history = {"train_loss": [], "val_loss": [], "train_seconds": [], "val_seconds": []}
     bar = tqdm(range(epochs), desc=desc, leave=False, disable=not progress)
     for _ in bar:
         t0 = time.perf_counter()
         model.train()
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            idx = order[s:s + batch_size]
-            batch_mask = drop_modalities(mask[idx], modality_dropout, generator)
-            loss = criterion(model([x[idx] for x in xs], batch_mask), y[idx])
+        total, n = 0.0, 0
+        for xs, mask, y in train.epoch(generator, batch_size):
+            loss = criterion(model(xs, drop_modalities(mask, modality_dropout, generator)), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total, n = total + loss.item() * len(y), n + len(y)
         history["train_loss"].append(total / max(n, 1))
         t1 = time.perf_counter()
-        val_loss = _loss(model, criterion, val) if val is not None and len(val[2]) else history["train_loss"][-1]
+        val_loss = val.loss(model, criterion) if val is not None and len(val) else history["train_loss"][-1]
         history["val_loss"].append(val_loss)
         history["train_seconds"].append(t1 - t0)
         history["val_seconds"].append(time.perf_counter() - t1)
@@ -85,10 +79,3 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
         model.load_state_dict(best_state)
     model.eval()
     return history
-
-
-def _loss(model, criterion, data):
-    xs, mask, y = data
-    model.eval()
-    with torch.inference_mode():
-        return float(criterion(model(xs, mask), y).item())

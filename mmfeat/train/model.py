@@ -18,10 +18,9 @@ class Standardize(nn.Module):
         self.register_buffer("mean", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
 
-    def fit(self, x: torch.Tensor) -> None:
-        if len(x):
-            self.mean.copy_(x.mean(dim=0))
-            self.scale.copy_(x.std(dim=0, unbiased=False).clamp(min=1e-6))
+    def set(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean.copy_(mean)
+        self.scale.copy_(std.clamp(min=1e-6))
 
     def forward(self, x):
         return (x - self.mean) / self.scale
@@ -41,9 +40,6 @@ class AttentionPool(nn.Module):
         self.project = nn.Sequential(nn.Linear(dim, hidden), nn.GELU())
         self.score = nn.Linear(hidden, 1)
         self.dropout = nn.Dropout(dropout)
-
-    def fit(self, x: torch.Tensor) -> None:
-        self.standardize.fit(x[x.abs().amax(dim=-1) > 0])
 
     def forward(self, x):
         real = x.abs().amax(dim=-1) > 0  # (B, L)
@@ -70,10 +66,10 @@ class JointModel(nn.Module):
         self.head = nn.Identity() if self.fusion.produces_logits else nn.Sequential(
             nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_out))
 
-    def fit_inputs(self, xs, mask) -> None:
-        """Set each adapter's standardisation from the training rows that have its modality."""
-        for m, (adapter, x) in enumerate(zip(self.adapters, xs)):
-            (adapter if isinstance(adapter, AttentionPool) else adapter[0]).fit(x[mask[:, m] > 0])
+    def set_input_stats(self, stats) -> None:
+        """Set each branch's standardisation: one (mean, std) per modality, from the training rows."""
+        for adapter, (mean, std) in zip(self.adapters, stats):
+            (adapter.standardize if isinstance(adapter, AttentionPool) else adapter[0]).set(mean, std)
 
     def forward(self, xs, mask):
         h = torch.stack([adapter(x) for adapter, x in zip(self.adapters, xs)], dim=1)

@@ -15,12 +15,11 @@ from mmfeat.errors import MmfeatError
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
 from mmfeat.train.checkpoint import save_joint, save_sequential
-from mmfeat.train.data import load_dataset
+from mmfeat.train.data import open_data
 from mmfeat.train.evaluation import evaluate_all
 from mmfeat.train.loop import fit, predict
 from mmfeat.train.metrics import evaluate, fit_temperature
 from mmfeat.train.model import JointModel
-from mmfeat.train.tensors import tensors
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +28,30 @@ def n_outputs(ds, task) -> int:
     return 1 if task == "regression" else len(ds.classes)
 
 
-def model_logits(ds, model, names, task):
-    """``logits(rows, mask)`` for an in-memory model over ``names``."""
-    def logits(rows, mask):
-        return predict(model, tensors(ds, rows, names, task)[0], torch.from_numpy(np.ascontiguousarray(mask)))
+def model_logits(ds, model, names):
+    """``logits(rows, mask)`` of an in-memory model over ``names``, whichever way ``ds`` holds the data."""
+    def on_arrays(xs, mask):
+        return predict(model, [torch.from_numpy(np.ascontiguousarray(x)) for x in xs],
+                       torch.from_numpy(np.ascontiguousarray(mask, np.float32)))
 
-    return logits
+    return lambda rows, masks: ds.logits(on_arrays, rows, masks, names)
 
 
 def train_joint(ds, cfg, names, fusion, *, progress=True, with_subsets=True):
     """Fit a joint model over ``names``; return ``(model, history, temperature, metrics)``."""
     torch.manual_seed(cfg.seed)
-    model = JointModel([ds.x[n].shape[-1] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
+    model = JointModel([ds.dims[n] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
                        hidden=cfg.hidden, dropout=cfg.dropout, sequence=[n in cfg.sequences for n in names])
     train_rows = ds.rows("train")
     if len(names) == 1:  # a unimodal model learns only from rows that have its modality
         train_rows = train_rows[ds.mask[train_rows, ds.names.index(names[0])] > 0]
-    history = fit(model, cfg.task, tensors(ds, train_rows, names, cfg.task),
-                  tensors(ds, ds.rows("val"), names, cfg.task), epochs=cfg.epochs, patience=cfg.patience,
+    history = fit(model, cfg.task, ds.part(train_rows, names), ds.part(ds.rows("val"), names), epochs=cfg.epochs, patience=cfg.patience,
                   batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                   modality_dropout=cfg.modality_dropout, seed=cfg.seed, desc=f"{fusion} {'+'.join(names)}",
                   progress=progress)
-    logits = model_logits(ds, model, names, cfg.task)
+    logits = model_logits(ds, model, names)
     rows = ds.rows("val")
-    val_logits = logits(rows, ds.mask[rows][:, [ds.names.index(n) for n in names]])
+    val_logits = logits(rows, [ds.mask[rows][:, [ds.names.index(n) for n in names]]])[0]
     temperature = fit_temperature(val_logits, ds.y[rows]) if cfg.task == "multiclass" else 1.0
     metrics = evaluate_all(ds, names, cfg.task, n_outputs(ds, cfg.task), temperature, logits,
                            with_subsets=with_subsets, known={"val": val_logits})
@@ -65,7 +64,7 @@ def train(cfg, *, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     store = FeatureStore(cfg.store)
-    ds = load_dataset(store, cfg.features, cfg.labels, cfg.task, cfg.complete_cases, cfg.sequences, cfg.max_chunks)
+    ds = open_data(cfg, store)
     load_seconds = time.perf_counter() - started
     if ds.counts["n_train"] == 0:
         raise MmfeatError(f"{cfg.labels.path}: no training rows after the split")

@@ -10,6 +10,7 @@ previous stage's prediction.
 import numpy as np
 import torch
 
+from mmfeat.train.batches import InMemory
 from mmfeat.train.loop import fit, predict
 from mmfeat.train.metrics import softmax
 from mmfeat.train.model import JointModel
@@ -68,7 +69,8 @@ def _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, f, progress):
     torch.manual_seed(cfg.seed + 100 * k + f)
     model = JointModel([dim], n_out, fusion="concat", hidden=cfg.hidden, dropout=cfg.dropout,
                        sequence=[name in cfg.sequences])
-    fit(model, cfg.task, tensors(ds, t_rows, [name], extra=extra), tensors(ds, v_rows, [name], extra=extra),
+    fit(model, cfg.task, InMemory(*tensors(ds, t_rows, [name], extra=extra)),
+        InMemory(*tensors(ds, v_rows, [name], extra=extra)),
         epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr,
         weight_decay=cfg.weight_decay, seed=cfg.seed + 100 * k + f, desc=f"stage {k + 1} {name} fold {f + 1}",
         progress=progress)

@@ -19,7 +19,7 @@ def with_extra(x: np.ndarray, extra: np.ndarray) -> np.ndarray:
     return np.concatenate([x, extra.astype(x.dtype)], axis=-1)
 
 
-def tensors(ds, rows, names=None, task="multiclass", extra=None):
+def tensors(ds, rows, names=None, extra=None):
     """``(xs, mask, y)`` for ``rows`` over ``names`` (default all). ``extra`` (n, k) is appended to every x."""
     names = names or ds.names
     rows = as_index(rows)
@@ -30,5 +30,4 @@ def tensors(ds, rows, names=None, task="multiclass", extra=None):
             x = with_extra(x, extra[rows])
         xs.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
     mask = torch.from_numpy(ds.mask[rows][:, [ds.names.index(n) for n in names]].copy())
-    y = torch.from_numpy(ds.y[rows]) if task != "regression" else torch.from_numpy(ds.y[rows].astype(np.float32))
-    return xs, mask, y
+    return xs, mask, torch.from_numpy(ds.y[rows])  # int64 classes, or float32 targets

@@ -132,3 +132,26 @@ def test_cli_train_and_config_errors(tmp_path, capsys):
                                         "labels": {"path": "labels.jsonl", "column": "label"}}))
     assert main(["train", str(run_yaml)]) == 1
     assert "fusion: unknown 'median'" in capsys.readouterr().err
+
+
+def test_stream_loader_trains_from_buckets_without_loading_the_whole_set(tmp_path, monkeypatch):
+    synthetic_store(tmp_path)
+    memory = train(config(tmp_path, out=str(tmp_path / "mem"), baselines=False), progress=False)
+
+    def no_full_join(*args, **kwargs):
+        raise AssertionError("the stream loader must not materialise the whole join")
+
+    monkeypatch.setattr(FeatureStore, "join", no_full_join)
+    loaded = []
+    original = FeatureStore.join_bucket
+    monkeypatch.setattr(FeatureStore, "join_bucket",
+                        lambda self, *a, **k: loaded.append(original(self, *a, **k).num_rows) or
+                        original(self, *a, **k))
+    stream = train(config(tmp_path, out=str(tmp_path / "stream"), baselines=False, loader="stream"), progress=False)
+    assert stream["counts"]["loader"] == "stream"
+    assert {k: stream["counts"][k] for k in ("used", "n_train", "n_val", "n_test")} == \
+        {k: memory["counts"][k] for k in ("used", "n_train", "n_val", "n_test")}
+    assert max(loaded) <= 600 // 4 * 2  # one bucket at a time (4 buckets of about 150 rows)
+    assert abs(stream["test"]["accuracy"] - memory["test"]["accuracy"]) < 0.08
+    assert evaluate_run(tmp_path / "stream")["test"] == stream["test"]
+    assert main(["predict", str(tmp_path / "stream"), "--name", "p_stream"]) == 0
