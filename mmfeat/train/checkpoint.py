@@ -90,10 +90,15 @@ class Checkpoint:
         for k, (name, models) in enumerate(zip(self.meta["order"], self.stages)):
             m = self.features.index(name)
             rows = np.flatnonzero(mask[:, m] > 0)  # rows missing this modality keep the previous stage's output
+            if not len(rows):
+                continue
             x = xs[m][rows] if k == 0 else with_extra(xs[m][rows], probs[rows])
             x = _tensor(x)
             ones = torch.ones(len(rows), 1)
-            probs[rows] = sum(softmax(predict(model, [x], ones)) for model in models) / len(models)
+            averaged = np.zeros((len(rows), probs.shape[1]), np.float32)
+            for model in models:  # the same arithmetic as training, so figures reproduce exactly
+                averaged += softmax(predict(model, [x], ones)) / len(models)
+            probs[rows] = averaged
         return np.log(np.clip(probs, 1e-7, 1))
 
     def probabilities(self, xs, mask) -> np.ndarray:

@@ -14,7 +14,7 @@ import torch
 from mmfeat.errors import MmfeatError
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
-from mmfeat.train.checkpoint import save_joint, save_sequential
+from mmfeat.train.checkpoint import Checkpoint, save_joint, save_sequential
 from mmfeat.train.data import open_data
 from mmfeat.train.evaluation import evaluate_all
 from mmfeat.train.loop import fit, predict
@@ -115,4 +115,11 @@ def train_sequential(ds, cfg, metrics, out, progress):
         "order": order, "features": list(cfg.features), "feature_dims": ds.dims,
         "classes": ds.classes, "task": cfg.task,
         "temperature": temperature, "prior": [float(p) for p in prior]})
+    # Modality subsets through the saved chain (a masked modality falls back to the previous stage).
+    ckpt = Checkpoint(out)
+    subset_metrics = evaluate_all(
+        ds, list(cfg.features), cfg.task, len(ds.classes), temperature,
+        lambda rows, masks: ds.logits(ckpt.logits, rows, masks, ckpt.features),
+        known={part: logits[ds.rows(part)] for part in ("val", "test")})
+    metrics["subsets"] = subset_metrics["subsets"]
     return main

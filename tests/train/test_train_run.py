@@ -67,6 +67,10 @@ def test_predictions_are_written_back_as_a_feature_set_with_lineage(tmp_path):
     for mode in ("joint", "sequential"):
         train(config(tmp_path, mode=mode, out=str(tmp_path / mode), baselines=False, folds=3, epochs=20),
               progress=False)
+        if mode == "sequential":  # the saved chain reproduces the run's own figures
+            saved = json.loads((tmp_path / mode / "metrics.json").read_text())
+            assert set(saved["subsets"]) == {"a", "b", "a+b"}
+            assert evaluate_run(tmp_path / mode)["test"] == saved["test"]
         assert main(["predict", str(tmp_path / mode), "--name", f"pred_{mode}"]) == 0
         ids, probs = store.to_numpy(f"pred_{mode}")
         assert len(ids) == 600 and probs.shape == (600, 4)  # every id, even those missing modality b
