@@ -6,10 +6,10 @@ Texts are tokenized once, in ``preprocess``; the token ids are what gets batched
 from dataclasses import dataclass
 from typing import Literal
 
-
 from mmfeat.encoders import ENCODERS
-from mmfeat.encoders.base import Encoder, Failed
+from mmfeat.encoders.base import Chunks, Encoder, Failed
 from mmfeat.encoders.hf_common import HFModelMixin, HFModelParams
+from mmfeat.media.chunks import windows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,13 +17,18 @@ class HFTextParams(HFModelParams):
     """Parameters of ``hf-text``. All of them change the vectors, so all are fingerprinted.
 
     ``overflow`` decides what a text longer than ``max_length`` tokens becomes:
-    an error row (``error``, the default: nothing is silently cut) or a
-    truncated encoding (``truncate``, what sentence-transformers does).
+    an error row (``error``, the default: nothing is silently cut), a truncated
+    encoding (``truncate``, what sentence-transformers does), or token windows
+    (``chunk``: ``max_length``-token windows overlapping by ``chunk_overlap``
+    tokens, each encoded, the stored vector their mean; ``keep_chunks`` also
+    stores the per-window vectors, as for long audio).
     """
 
     pooling: Literal["mean", "cls", "max"] = "mean"
     max_length: int = 256
-    overflow: Literal["error", "truncate"] = "error"
+    overflow: Literal["error", "truncate", "chunk"] = "error"
+    chunk_overlap: int = 0
+    keep_chunks: bool = False
     max_chars: int = 100_000
 
     def __post_init__(self):
@@ -31,6 +36,10 @@ class HFTextParams(HFModelParams):
             raise ValueError(f"max_length must be >= 2, got {self.max_length}")
         if self.max_chars < 1:
             raise ValueError(f"max_chars must be >= 1, got {self.max_chars}")
+        if not 0 <= self.chunk_overlap < self.max_length // 2:
+            raise ValueError(f"chunk_overlap must be in 0..{self.max_length // 2 - 1}, got {self.chunk_overlap}")
+        if self.keep_chunks and self.overflow != "chunk":
+            raise ValueError("keep_chunks needs overflow: chunk")
 
 
 @ENCODERS.register("hf-text")
@@ -71,12 +80,31 @@ class HFTextEncoder(HFModelMixin, Encoder):
         out = []
         for value, tokens in zip(values, ids):
             if len(tokens) <= limit:
-                out.append(tokens)
+                out.append(Chunks([tokens]) if self.params.keep_chunks else tokens)
             elif self.params.overflow == "truncate":
                 out.append(self.tokenizer(value, truncation=True, max_length=limit)["input_ids"])
+            elif self.params.overflow == "chunk":
+                out.append(self._windows(value))
             else:
                 out.append(Failed(f"text has more than max_length={limit} tokens"))
         return out
+
+    def _special_tokens(self) -> tuple[list, list]:
+        """The token ids the tokenizer puts before and after a text ([CLS] … [SEP], <s> … </s>, …)."""
+        if not hasattr(self, "_specials"):
+            plain = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+            full = self.tokenizer("a", add_special_tokens=True)["input_ids"]
+            start = next(i for i in range(len(full)) if full[i:i + len(plain)] == plain)
+            self._specials = (full[:start], full[start + len(plain):])
+        return self._specials
+
+    def _windows(self, text: str) -> Chunks:
+        """The text's tokens in ``max_length`` windows, each wrapped in the model's special tokens."""
+        prefix, suffix = self._special_tokens()
+        body = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        size = self.params.max_length - len(prefix) - len(suffix)
+        spans = windows(len(body), size, size - self.params.chunk_overlap)
+        return Chunks(prefix + body[s:e] + suffix for s, e in spans)
 
     def cost(self, item):
         return len(item)

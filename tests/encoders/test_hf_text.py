@@ -55,3 +55,24 @@ def test_validate_rejects_non_text_without_loading_a_model(tmp_path, tiny_bert):
         None, "text is empty", "text is missing (null)", "text is not a string (got int)",
         "text has 11 characters, more than max_chars=10"]
     assert encoder.model is None
+
+
+def test_long_texts_are_chunked_into_token_windows(tmp_path, tiny_bert):
+    from mmfeat.encoders.base import Chunks
+
+    words = " ".join(f"w{k}" for k in range(200))  # many tokens, well over max_length=64
+    enc = _encoder(tmp_path, tiny_bert, overflow="chunk", chunk_overlap=8, keep_chunks=True, normalize=False)
+    windows = enc.preprocess([words, "short text"])
+    assert isinstance(windows[0], Chunks) and len(windows[0]) > 2
+    assert all(len(w) <= 64 for w in windows[0])
+    cls, sep = enc.tokenizer.cls_token_id, enc.tokenizer.sep_token_id
+    assert all(w[0] == cls and w[-1] == sep for w in windows[0])
+    body = enc.tokenizer(words, add_special_tokens=False)["input_ids"]
+    covered = [t for w in windows[0] for t in w[1:-1]]
+    assert set(covered) == set(body) and covered[:62] == body[:62]  # every token, in order, with overlap
+    assert isinstance(windows[1], Chunks) and len(windows[1]) == 1  # kept as a one-window sequence
+    from mmfeat.spec import BatchingSpec
+
+    result = encode_values(enc, [words, "short text"], BatchingSpec(max_cost=2048, max_batch_size=8))
+    assert result.sequences[0].shape == (len(windows[0]), 32)
+    np.testing.assert_allclose(result.vectors[0], result.sequences[0].mean(axis=0), rtol=1e-5, atol=1e-6)
