@@ -155,6 +155,10 @@ class FeatureSpec:
         cls = self.encoder_class()
         for name in (*cls.locator_params, *cls.limit_params):
             params.pop(name, None)
+        defaults = {f.name: f.default for f in dataclasses.fields(self.encoder.params)}
+        for name in cls.added_params:
+            if params.get(name) == defaults.get(name):
+                params.pop(name, None)
         payload = {
             "format": FINGERPRINT_FORMAT,
             "modality": self.modality,

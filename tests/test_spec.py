@@ -55,3 +55,13 @@ def test_fingerprint_covers_output_not_speed(tmp_path, tiny_bert):
     # The weights' identity is their content, not where they are installed.
     moved = make_tiny_bert(tmp_path / "moved", seed=0)
     assert load_spec(write_spec(tmp_path / "f.yaml", moved)).fingerprint() == base
+
+
+def test_fingerprints_of_shipped_specs_are_stable():
+    """Stores written by earlier versions must keep matching: a new encoder parameter left at its
+    default must not change the fingerprint (see ``Encoder.added_params``)."""
+    spec = load_spec(REPO / "features" / "text_minilm.yaml")
+    assert spec.fingerprint({"weights_sha256": "w"}) == "14c57a55d950fd146055dc03ecce6b7e019c5c20e1dbde575dea7ea638a2479e"
+    chunked = FeatureSpec.from_dict({**spec.to_dict(), "encoder": {**spec.to_dict()["encoder"], "overflow": "chunk",
+                                                                   "keep_chunks": True}})
+    assert chunked.fingerprint({"weights_sha256": "w"}) != spec.fingerprint({"weights_sha256": "w"})

@@ -45,6 +45,9 @@ class Encoder:
     locator_params: ClassVar[tuple[str, ...]] = ()
     # Guards (size, duration limits) that decide ok-or-error but never change a vector: not fingerprinted.
     limit_params: ClassVar[tuple[str, ...]] = ()
+    # Parameters added after feature sets were already stored: left out of the fingerprint while at
+    # their default (which reproduces the earlier behaviour), so existing stores stay valid.
+    added_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params, batching):
         self.params = params

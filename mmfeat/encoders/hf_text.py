@@ -48,6 +48,7 @@ class HFTextEncoder(HFModelMixin, Encoder):
 
     modality = "text"
     Params = HFTextParams
+    added_params = ("chunk_overlap", "keep_chunks")  # since 0.2; the defaults keep 0.1 fingerprints
 
     def __init__(self, params, batching):
         super().__init__(params, batching)
