@@ -3,12 +3,20 @@ from typing import Any, NamedTuple
 
 
 class Record(NamedTuple):
-    """One input row: its id, the raw value to encode, and where it came from."""
+    """One input row: its id, the raw value to encode, and where it came from.
+
+    ``ref`` locates the row inside its shard (a byte offset, a row number, a tar
+    member's header offset) so that ``Source.fetch(shard, refs)`` can read it
+    again cheaply. Extraction shuffles only ids and refs, never values, so the
+    shuffle stays small whatever the values weigh. ``None`` means the source
+    cannot re-read this row (a compressed tar); its value then travels instead.
+    """
 
     id: str
     value: Any
     source: str
     line: int
+    ref: int | None = None
 
 
 class ErrorRow(NamedTuple):
@@ -16,6 +24,8 @@ class ErrorRow(NamedTuple):
 
     ``id`` is the row's id when it has one, else ``"<source>:<line>"``.
     ``stage`` is where it failed (read, validate, dedup, preprocess, encode).
+    ``ckey`` is the content key of the failed input when it was known, so an
+    unchanged bad row is not retried by the next run.
     """
 
     id: str
@@ -23,6 +33,7 @@ class ErrorRow(NamedTuple):
     reason: str
     source: str
     line: int
+    ckey: str | None = None
 
 
 ERROR_COLUMNS = ("id", "stage", "reason", "source", "line")
