@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 
-from mmfeat.errors import MmfeatError
+from mmfeat.errors import MmfeatError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE = 0, 1, 2, 3
 
@@ -35,14 +35,23 @@ Load with:  webdataset.WebDataset("OUT/shard-{000000..000009}.tar", shardshuffle
 
 def _extract(args, beam_args) -> int:
     from mmfeat.beam.extract_job import extract
+    from mmfeat.beam.runners import resolve
     from mmfeat.extract.report import error_rate
 
+    resolve(beam_args, also_known=tuple(_options_of(parser(), "extract")))
+
     report = extract(args.feature, args.store, args.input, beam_args=beam_args, id_column=args.id_column,
-                     n_buckets=args.buckets, source=args.source)
+                     n_buckets=args.buckets, source=args.source, n_slots=args.slots, chunk_rows=args.chunk_rows,
+                     retry_errors=args.retry_errors)
     print(json.dumps({k: report[k] for k in ("run_id", "feature_set", "n_input", "n_ok", "n_error", "n_skipped",
                                               "n_encoded", "wall_seconds", "errors_by_reason")}, indent=1))
-    if args.max_error_rate is not None and error_rate(report) > args.max_error_rate:
-        print(f"error rate {error_rate(report):.4f} exceeds --max-error-rate {args.max_error_rate}", file=sys.stderr)
+    rate = error_rate(report)
+    if report["n_input"] and report["n_error"] == report["n_input"]:
+        print(f"every one of the {report['n_input']} input rows failed (see errors_by_reason above, and "
+              f"`mmfeat read --errors`); exit {EXIT_ERROR_RATE}", file=sys.stderr)
+        return EXIT_ERROR_RATE
+    if args.max_error_rate is not None and rate > args.max_error_rate:
+        print(f"error rate {rate:.4f} exceeds --max-error-rate {args.max_error_rate}", file=sys.stderr)
         return EXIT_ERROR_RATE
     return EXIT_OK
 
@@ -162,6 +171,8 @@ def _repair(args, _) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render --help in the README)."""
+    from mmfeat.extract.units import DEFAULT_SLOTS
+
     p = argparse.ArgumentParser(prog="mmfeat", description="Multimodal feature extraction into a feature store.")
     p.add_argument("-v", "--verbose", action="store_true", help="log Beam's own progress too")
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,7 +189,17 @@ def parser() -> argparse.ArgumentParser:
                    help="how to read --input (default: the YAML's input.source, normally auto: "
                         "tar shards are WebDataset, anything else a manifest)")
     e.add_argument("--buckets", type=int, help="bucket count when creating a new store (default 16)")
-    e.add_argument("--max-error-rate", type=float, help="exit 3 if more than this fraction of rows fail")
+    e.add_argument("--max-error-rate", type=float,
+                   help="exit 3 if more than this fraction of rows fail (default: none, but a run in which "
+                        "every row failed always exits 3)")
+    e.add_argument("--slots", type=int, default=DEFAULT_SLOTS,
+                   help=f"units of work per bucket (default {DEFAULT_SLOTS}): up to buckets x slots units encode "
+                        f"in parallel; raise it for clusters with more workers than that")
+    e.add_argument("--chunk-rows", type=int, default=8192,
+                   help="the most rows a unit holds and commits at once (default 8192); bounds worker memory")
+    e.add_argument("--retry-errors", action="store_true",
+                   help="encode again rows that failed before for their content (by default an unchanged row "
+                        "that failed decoding or preprocessing is kept as an error without loading the model)")
     e.set_defaults(func=_extract)
 
     sub.add_parser("ls", help="list feature sets").set_defaults(func=_ls)
@@ -230,11 +251,34 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _options_of(p: argparse.ArgumentParser, command: str | None = None) -> set[str]:
+    """The option strings of one subcommand, or of all of them."""
+    subs = p._subparsers._group_actions[0].choices  # noqa: SLF001 (argparse has no public accessor)
+    chosen = [subs[command]] if command else list(subs.values())
+    return {o for sub in chosen for action in sub._actions for o in action.option_strings}  # noqa: SLF001
+
+
+def dashed_options(argv: list[str], p: argparse.ArgumentParser) -> list[str]:
+    """Accept ``--max_error_rate`` for ``--max-error-rate`` (Airflow and other schedulers write snake_case).
+
+    Only mmfeat's own options are rewritten; Beam's options keep their underscores.
+    """
+    known = _options_of(p)
+    out = []
+    for arg in argv:
+        name, eq, value = arg.partition("=")
+        dashed = name.replace("_", "-")
+        out.append(dashed + eq + value if name.startswith("--") and "_" in name and dashed in known else arg)
+    return out
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit code."""
-    args, rest = parser().parse_known_args(argv)
+    p = parser()
+    argv = dashed_options(list(sys.argv[1:] if argv is None else argv), p)
+    args, rest = p.parse_known_args(argv)
     if rest and args.command != "extract":
-        parser().error(f"unrecognized arguments: {' '.join(rest)}")
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Beam warns at import about optional GCP clients this tool never uses.
     logging.getLogger().handlers[0].addFilter(lambda r: "apitools not found" not in r.getMessage())
@@ -244,6 +288,9 @@ def main(argv=None) -> int:
         logging.getLogger("mmfeat").setLevel(logging.INFO)
     try:
         return args.func(args, rest)
+    except UsageError as exc:
+        print(f"mmfeat: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MmfeatError as exc:
         print(f"mmfeat: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -5,6 +5,10 @@ class MmfeatError(Exception):
     """Base class for every job-level failure mmfeat raises on purpose."""
 
 
+class UsageError(MmfeatError):
+    """Bad command-line usage (an unknown option, a runner that does not exist); the CLI exits 2."""
+
+
 class SpecError(MmfeatError, ValueError):
     """A feature-set definition is invalid; the message names the file and the field."""
 

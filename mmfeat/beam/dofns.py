@@ -1,44 +1,36 @@
 """DoFns wrapping mmfeat's extraction steps, with Beam metrics and one model per worker process."""
+import hashlib
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
-from mmfeat.extract.bucket_job import BucketJob
-from mmfeat.extract.candidates import Candidate, keyed_candidates
-from mmfeat.records import ErrorRow
+from mmfeat.extract.candidates import index_shard
+from mmfeat.extract.unit_job import UnitJob
+from mmfeat.store.files import replace_json
 
 NAMESPACE = "mmfeat"
-_CANDIDATE, _ERROR = 0, 1
 
 
-def to_wire(element) -> tuple:
-    """A plain tuple for the shuffle: Beam's fast coder pickles NamedTuples, which
-    costs several times the bytes (and memory, on the DirectRunner) of the fields."""
-    return (_ERROR if isinstance(element, ErrorRow) else _CANDIDATE, *element)
+def read_stats_path(run_dir, shard) -> str:
+    """Where the reader of ``shard`` records how many rows it read (the report's cross-check)."""
+    return run_dir / "read" / f"{hashlib.blake2b(repr(shard).encode(), digest_size=10).hexdigest()}.json"
 
 
-def from_wire(wire: tuple):
-    """Inverse of ``to_wire``."""
-    return ErrorRow(*wire[1:]) if wire[0] == _ERROR else Candidate(*wire[1:])
+class IndexShardDoFn(beam.DoFn):
+    """Reads one shard and keys every row by its unit: refs for the shuffle, or error rows (no model)."""
 
-
-class ReadShardDoFn(beam.DoFn):
-    """Reads one shard, validates every row and keys it by bucket (no model needed)."""
-
-    def __init__(self, source, spec, n_buckets: int):
-        self.source, self.spec, self.n_buckets = source, spec, n_buckets
+    def __init__(self, source, n_buckets: int, n_slots: int, run_dir):
+        self.source, self.n_buckets, self.n_slots, self.run_dir = source, n_buckets, n_slots, run_dir
         self.rows_read = Metrics.counter(NAMESPACE, "rows_read")
-        self.read_errors = Metrics.counter(NAMESPACE, "rows_invalid")
-
-    def setup(self):
-        self.validator = self.spec.create_encoder()
 
     def process(self, shard):
-        for bucket, element in keyed_candidates(self.source, shard, self.validator, self.n_buckets):
-            self.rows_read.inc()
-            if isinstance(element, ErrorRow):
-                self.read_errors.inc()
-            yield bucket, to_wire(element)
+        n = 0
+        for unit, element, rows in index_shard(self.source, shard, self.n_buckets, self.n_slots):
+            n += rows
+            yield unit, element
+        self.rows_read.inc(n)
+        replace_json(read_stats_path(self.run_dir, shard), {"shard": repr(shard), "rows": n})
 
 
 class _Loaded:
@@ -48,22 +40,28 @@ class _Loaded:
         self.encoder = encoder
 
 
-class ExtractBucketDoFn(beam.DoFn):
-    """Runs a BucketJob per bucket. The encoder is loaded once per process, and only if needed.
+class ExtractUnitDoFn(beam.DoFn):
+    """Runs a UnitJob per (bucket, slot). The encoder is loaded once per process, and only if needed.
 
     ``shared.Shared`` keeps one loaded model per worker process across DoFn
     instances and bundles, as Beam's RunInference does internally.
     """
 
-    def __init__(self, ctx, model_key: str):
-        self.ctx, self.model_key = ctx, model_key
-        self.counters = {name: Metrics.counter(NAMESPACE, name) for name in
-                         ("rows_ok", "rows_error", "rows_skipped", "encoded", "reused", "forward_batches")}
-        self.bucket_seconds = Metrics.distribution(NAMESPACE, "bucket_ms")
+    COUNTERS = (("rows_ok", "n_ok"), ("rows_error", "n_error"), ("rows_skipped", "n_skipped"),
+                ("encoded", "n_encoded"), ("reused", "n_reused"), ("forward_batches", "n_batches"),
+                ("commits", "n_commits"))
+
+    def __init__(self, ctx, model_key: str, source):
+        self.ctx, self.model_key, self.source = ctx, model_key, source
+        self.counters = {name: Metrics.counter(NAMESPACE, name) for name, _ in self.COUNTERS}
+        self.unit_ms = Metrics.distribution(NAMESPACE, "unit_ms")
         # Created here, not in setup: unpickled copies keep the handle's key, so
         # every instance in a process shares the one loaded model.
         self._shared = shared.Shared()
         self._loaded = None
+
+    def setup(self):
+        self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
 
     def _encoder(self):
         def load():
@@ -76,10 +74,9 @@ class ExtractBucketDoFn(beam.DoFn):
         return self._loaded.encoder
 
     def process(self, keyed):
-        bucket, elements = keyed
-        stats = BucketJob(self.ctx, bucket, self._encoder).run(from_wire(e) for e in elements)
-        for counter, key in (("rows_ok", "n_ok"), ("rows_error", "n_error"), ("rows_skipped", "n_skipped"),
-                             ("encoded", "n_encoded"), ("reused", "n_reused"), ("forward_batches", "n_batches")):
+        (bucket, slot), elements = keyed
+        stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator).run(elements)
+        for counter, key in self.COUNTERS:
             self.counters[counter].inc(stats[key])
-        self.bucket_seconds.update(int(stats["seconds"]["total"] * 1000))
+        self.unit_ms.update(int(stats["seconds"]["total"] * 1000))
         yield stats

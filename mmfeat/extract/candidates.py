@@ -1,13 +1,15 @@
-"""Turn a shard into bucket-keyed elements: validated candidates or error rows.
+"""Index a shard for the shuffle: every row becomes a ref in its unit, or an error row.
 
-Validation happens here, before any shuffle, so invalid or oversized values
-never travel further than the worker that read them.
+Reading happens twice. Here, on the worker that reads a shard, every row is
+parsed only to learn its id; what travels to the unit is the id's digest and the
+row's ref (16 bytes), packed per unit. The unit reads the rows back with
+``Source.fetch`` (see ``mmfeat.extract.unit_job``), validates and encodes them.
+Rows a source cannot re-read (ref None) travel with their value instead.
 """
 from typing import Any, Iterator, NamedTuple
 
-from mmfeat.buckets import bucket_of
-from mmfeat.errors import InputError
-from mmfeat.records import ErrorRow
+from mmfeat.extract.units import RefCollector, id_digest, unit_of
+from mmfeat.records import ErrorRow, Record
 
 
 class Candidate(NamedTuple):
@@ -20,20 +22,24 @@ class Candidate(NamedTuple):
     ckey: str
 
 
-def keyed_candidates(source, shard, encoder, n_buckets: int) -> Iterator[tuple[int, Candidate | ErrorRow]]:
-    """Yield ``(bucket, element)`` for every row of ``shard``; every row yields exactly one."""
+def index_shard(source, shard, n_buckets: int, n_slots: int) -> Iterator[tuple[tuple[int, int], tuple, int]]:
+    """Yield ``(unit, element, n_rows)`` for ``shard``; the ``n_rows`` add up to the rows read.
+
+    Elements are plain tuples for the shuffle: ``("refs", ShardRefs wire)``,
+    ``("value", Record fields)`` or ``("error", ErrorRow fields)``.
+    """
+    collector = RefCollector(shard)
     for row in source.read_shard(shard):
+        digest = id_digest(row.id)
+        unit = unit_of(digest, n_buckets, n_slots)
         if isinstance(row, ErrorRow):
-            yield bucket_of(row.id, n_buckets), row
-            continue
-        bucket = bucket_of(row.id, n_buckets)
-        reason = encoder.validate(row.value)
-        if reason:
-            yield bucket, ErrorRow(row.id, "validate", reason, row.source, row.line)
-            continue
-        try:
-            ckey = encoder.content_key(row.value)
-        except InputError as exc:  # e.g. a manifest path to a missing file
-            yield bucket, ErrorRow(row.id, exc.stage, exc.reason, row.source, row.line)
-            continue
-        yield bucket, Candidate(row.id, row.value, row.source, row.line, ckey)
+            yield unit, ("error", tuple(row)), 1
+        elif row.ref is None:
+            yield unit, ("value", tuple(row)), 1
+        else:
+            collector.add(unit, digest, row.ref)
+    for unit, refs in collector.drain():
+        yield unit, ("refs", refs.to_wire()), len(refs.refs)
+
+
+__all__ = ["Candidate", "Record", "index_shard"]

@@ -1,38 +1,52 @@
-"""Merge per-bucket stats into one run report and check that every row is accounted for."""
+"""Merge per-unit stats into one run report and check that every row is accounted for."""
 import json
 from collections import Counter
 from pathlib import Path
 
 from mmfeat.errors import MmfeatError
 
-COUNTS = ("n_input", "n_ok", "n_error", "n_skipped", "n_encoded", "n_reused", "n_batches")
+COUNTS = ("n_input", "n_ok", "n_error", "n_skipped", "n_encoded", "n_reused", "n_batches", "n_commits")
 
 
-def merge_bucket_stats(run_dir: Path) -> dict:
-    """Sum the ``bucket=*.json`` files a run wrote; reasons are added up per key."""
+def merge_unit_stats(run_dir: Path) -> dict:
+    """Sum the ``unit=*.json`` files a run wrote; reasons are added up per key.
+
+    Works whatever the runner: it needs no metrics API, only the files each unit
+    writes after its last commit. ``workers`` counts units per host and process.
+    """
     totals = Counter({k: 0 for k in COUNTS})
-    errors, skipped, seconds = Counter(), Counter(), Counter()
-    buckets = []
-    for path in sorted(Path(run_dir).glob("bucket=*.json")):
+    errors, skipped, seconds, workers = Counter(), Counter(), Counter(), Counter()
+    buckets, units = set(), 0
+    for path in sorted(Path(run_dir).glob("unit=*.json")):
         stats = json.loads(path.read_text())
-        buckets.append(stats["bucket"])
+        units += 1
+        buckets.add(stats["bucket"])
         totals.update({k: stats.get(k, 0) for k in COUNTS})
         errors.update(stats["errors_by_reason"])
         skipped.update(stats["skipped_by_reason"])
         seconds.update(stats["seconds"])
+        if stats.get("n_encoded"):
+            workers[f"{stats['host']}:{stats['pid']}"] += stats["n_encoded"]
     return {**totals, "errors_by_reason": dict(errors.most_common()), "skipped_by_reason": dict(skipped),
-            "bucket_seconds": {k: round(v, 3) for k, v in seconds.items()}, "buckets_processed": len(buckets)}
+            "unit_seconds": {k: round(v, 3) for k, v in seconds.items()}, "units_processed": units,
+            "buckets_processed": len(buckets), "encoded_by_worker": dict(workers)}
 
 
-def check_accounting(report: dict, rows_read: int | None) -> None:
-    """Raise if ``n_input != n_ok + n_error + n_skipped`` or if rows were read but never reached a bucket."""
+def rows_read(run_dir: Path) -> int | None:
+    """Rows the readers reported (one file per shard), or None if no reader wrote one."""
+    paths = list((Path(run_dir) / "read").glob("*.json"))
+    return sum(json.loads(p.read_text())["rows"] for p in paths) if paths else None
+
+
+def check_accounting(report: dict, n_read: int | None) -> None:
+    """Raise if ``n_input != n_ok + n_error + n_skipped`` or if rows were read but never reached a unit."""
     n_input = report["n_input"]
     if n_input != report["n_ok"] + report["n_error"] + report["n_skipped"]:
         raise MmfeatError(f"accounting failed: {report}")
-    if rows_read is not None and rows_read != n_input:
+    if n_read is not None and n_read != n_input:
         raise MmfeatError(
-            f"accounting failed: the sources yielded {rows_read} rows but buckets accounted for {n_input}; "
-            f"the run report is incomplete (was a bucket stats file deleted?)"
+            f"accounting failed: the sources yielded {n_read} rows but units accounted for {n_input}; "
+            f"the run report is incomplete (was a unit stats file deleted?)"
         )
 
 

@@ -19,3 +19,19 @@ class Source:
     def read_shard(self, shard) -> Iterator[Record | ErrorRow]:
         """Yield every row of ``shard`` as a Record, or as an ErrorRow if it is malformed."""
         raise NotImplementedError
+
+    def fetch(self, shard, refs) -> Iterator[Record | ErrorRow]:
+        """Read again the rows at ``refs`` (ascending, as ``read_shard`` gave them): one item per ref, in order.
+
+        This fallback scans the shard; sources that can seek override it.
+        """
+        wanted = list(refs)
+        found = {}
+        targets = set(wanted)
+        for row in self.read_shard(shard):
+            ref = getattr(row, "ref", None)
+            if ref in targets and ref not in found:
+                found[ref] = row
+        for ref in wanted:
+            yield found.get(ref) or ErrorRow(f"{shard}@{ref}", "read", "row no longer found in its shard; the input "
+                                             "changed while the job ran", str(shard), 0)

@@ -101,7 +101,7 @@ class ManifestSource(Source):
         value = row[self.column]
         if self.resolve_paths and isinstance(value, str) and value.strip():
             value = resolve_reference(value.strip(), source)
-        return Record(str(id_), value, source, line)
+        return Record(str(id_), value, source, line, line)
 
     def _read_jsonl(self, path: str):
         with fsspec.open(path, "rt", encoding="utf-8", errors="strict") as f:

@@ -67,6 +67,12 @@ def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path) -> dict:
             "sha256": digest, "bytes": final.stat().st_size}
 
 
+def discard(set_dir: Path, entries: list[dict]) -> None:
+    """Delete the files of entries that were written but never committed (a lost commit race)."""
+    for entry in entries:
+        (Path(set_dir) / entry["path"]).unlink(missing_ok=True)
+
+
 def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> pa.Table:
     """Read one committed part; with ``verify`` its bytes must match the recorded sha256."""
     path = Path(set_dir) / entry["path"]

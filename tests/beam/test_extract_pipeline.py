@@ -82,10 +82,13 @@ def test_incremental_add_encodes_only_new_ids_and_changed_content_replaces(tmp_p
 
 def test_identical_contents_are_encoded_once_within_and_across_runs(tmp_path, tiny_spec):
     rows = [{"id": f"copy{i}", "text": "the same sentence every time"} for i in range(12)]
-    report = extract(tiny_spec, tmp_path / "store", str(write_jsonl(tmp_path / "m.jsonl", rows)), n_buckets=1)
+    # Content dedup is exact within a unit (bucket x slot): one bucket of one slot holds every id here.
+    report = extract(tiny_spec, tmp_path / "store", str(write_jsonl(tmp_path / "m.jsonl", rows)), n_buckets=1,
+                     n_slots=1)
     assert (report["n_ok"], report["n_encoded"], report["n_reused"]) == (12, 1, 11)
     later = extract(tiny_spec, tmp_path / "store",
-                    str(write_jsonl(tmp_path / "n.jsonl", [{"id": "late", "text": "the same sentence every time"}])))
+                    str(write_jsonl(tmp_path / "n.jsonl", [{"id": "late", "text": "the same sentence every time"}])),
+                    n_slots=1)
     assert (later["n_ok"], later["n_encoded"]) == (1, 0)
     vectors = vectors_by_id(FeatureStore(tmp_path / "store"), "tiny_text")
     assert all(np.array_equal(v, vectors["late"]) for v in vectors.values())

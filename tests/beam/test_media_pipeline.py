@@ -8,7 +8,7 @@ import numpy as np
 
 from mmfeat import FeatureStore
 from mmfeat.beam.extract_job import extract
-from mmfeat.buckets import bucket_of
+from mmfeat.extract.units import DEFAULT_SLOTS, id_digest, unit_of
 from mmfeat.spec import FeatureSpec, load_spec
 from tests.conftest import REPO, write_jsonl
 from tests.media_factory import corrupt_audio, corrupt_images, write_audio, write_image, write_tar
@@ -79,8 +79,9 @@ def test_rerun_skips_in_place_change_replaces_and_copies_reuse(tmp_path):
     write_image(media / "i3.png", seed=99)  # same path, new pixels: must be recomputed
     shutil.copy(media / "i1.png", media / "copy_of_i1.png")  # new id, known content: reused, not encoded
     n_buckets = FeatureStore(tmp_path / "store").n_buckets
-    # Content reuse is per bucket (see README, Limits): give the copy an id in i1's bucket.
-    copy_id = next(f"copy{k}" for k in range(1000) if bucket_of(f"copy{k}", n_buckets) == bucket_of("i1", n_buckets))
+    # Content reuse is per unit (bucket x slot; see README, Limits): give the copy an id in i1's unit.
+    unit = unit_of(id_digest("i1"), n_buckets, DEFAULT_SLOTS)
+    copy_id = next(f"copy{k}" for k in range(1000) if unit_of(id_digest(f"copy{k}"), n_buckets, DEFAULT_SLOTS) == unit)
     rows.append({"id": copy_id, "image": str(media / "copy_of_i1.png")})
     write_jsonl(manifest, rows)
     third = extract(spec, tmp_path / "store", str(manifest))

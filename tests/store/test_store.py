@@ -9,8 +9,6 @@ import pytest
 from mmfeat import FeatureStore
 from mmfeat.beam.extract_job import extract
 from mmfeat.errors import ChecksumError, CommitConflictError, StoreError
-from mmfeat.extract.bucket_job import BucketJob, RunContext
-from mmfeat.extract.candidates import keyed_candidates
 from mmfeat.sources.manifest import ManifestSource
 from mmfeat.spec import load_spec
 from mmfeat.store import feature_set
@@ -59,36 +57,6 @@ def test_hidden_temp_files_are_invisible_to_readers(filled):
     (bucket / ".tmp-crashed-part.parquet").write_bytes(b"PAR1 half written")
     assert filled.read("tiny_text").num_rows == 64
     assert len(pd.read_parquet(filled.set_dir("tiny_text") / "data")) == 64
-
-
-def _job(store_dir, spec, manifest, bucket, run_id):
-    n = FeatureStore(store_dir).n_buckets
-    encoder = spec.create_encoder()
-    elements = [e for b, e in keyed_candidates(ManifestSource(manifest, column="text"), manifest, encoder, n)
-                if b == bucket]
-
-    def loaded():
-        encoder.load()
-        return encoder
-
-    ctx = RunContext(str(store_dir), spec, spec.fingerprint(), run_id)
-    return BucketJob(ctx, bucket, loaded), elements
-
-
-def test_two_writers_on_one_bucket_the_second_fails_clearly_and_publishes_nothing(tmp_path, tiny_spec):
-    spec = load_spec(tiny_spec)
-    store = FeatureStore(tmp_path / "store", create=True, n_buckets=2)
-    feature_set.ensure(store.set_dir(spec.name), spec, spec.fingerprint(), spec.identity())
-    manifest = str(write_jsonl(tmp_path / "m.jsonl", sentences(40)))
-    first, elements = _job(tmp_path / "store", spec, manifest, 0, "runA")
-    second, _ = _job(tmp_path / "store", spec, manifest, 0, "runB")  # reads the log before A commits
-    first.run(elements)
-    with pytest.raises(CommitConflictError, match="bucket 0"):
-        second.run(elements)
-    ids = store.read(spec.name)["id"].to_pylist()
-    assert len(ids) == len(set(ids)) == len(elements)
-    files = list((store.set_dir(spec.name) / "data" / "bucket=00000").iterdir())
-    assert len(files) == 1 and "runA" in files[0].name
 
 
 def test_files_open_without_mmfeat_in_pyarrow_pandas_and_duckdb(filled):

@@ -1,0 +1,295 @@
+"""One work unit (bucket, slot) of one run: read its rows back a chunk at a time, skip, encode, commit.
+
+The unit receives only refs (see ``mmfeat.extract.units``) and fetches its rows
+from the source in chunks of at most ``chunk_rows`` rows or ``chunk_bytes`` of
+values, so its memory does not grow with the corpus. Each chunk is one commit:
+a run killed at any point keeps every committed chunk, and the rerun skips them.
+All copies of an id share a unit, and ids that occur more than once are
+processed together in one chunk, so duplicate ids are resolved exactly.
+
+Per chunk: validate and key each row (no model), resolve duplicate ids, skip ids
+the store has with the same content, leave alone failures that would fail again
+(same content, same spec, a stage that cannot change), copy vectors of contents
+the slot already stores, encode the rest once per content, commit. The unit's
+stats file is written after its last commit.
+"""
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmfeat.errors import InputError
+from mmfeat.extract.candidates import Candidate
+from mmfeat.extract.dedup import resolve_duplicate_ids
+from mmfeat.extract.encoding import encode_values
+from mmfeat.extract.slot_index import SlotIndex
+from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
+from mmfeat.extract.units import DEFAULT_SLOTS, ShardRefs, id_digest, unit_name
+from mmfeat.records import ErrorRow, Record
+from mmfeat.store import FeatureStore
+from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.files import replace_json
+from mmfeat.store.parts import read_part
+from mmfeat.store.store import embedding_matrix
+
+log = logging.getLogger(__name__)
+
+# Failures that depend only on the content and the spec: an unchanged row would fail the same way again.
+PERMANENT_STAGES = frozenset({"decode", "preprocess"})
+# Failures that mean the row's current content is not what is stored: the stored vector is stale.
+STALE_STAGES = frozenset({"validate", "dedup", "decode", "preprocess", "encode"})
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every unit of a run shares. Small and picklable: it travels to workers.
+
+    ``n_slots``: units per bucket. ``chunk_rows`` / ``chunk_bytes``: the most rows,
+    or bytes of values, a unit holds and commits at once. ``retry_errors``: encode
+    again rows whose failure would otherwise be kept as it is.
+    """
+
+    store_root: str
+    spec: object
+    fingerprint: str
+    run_id: str
+    n_slots: int = DEFAULT_SLOTS
+    chunk_rows: int = 8192
+    chunk_bytes: int = 64 << 20
+    retry_errors: bool = False
+
+
+def reason_key(row: ErrorRow) -> str:
+    """Histogram key for an error: its stage and reason with numbers and paths blurred."""
+    import re
+
+    reason = re.sub(r"\d+", "N", row.reason.split(" (")[0])
+    return f"{row.stage}: {reason}"
+
+
+def _size(value) -> int:
+    return len(value) if isinstance(value, (str, bytes, bytearray)) else 64
+
+
+class UnitJob:
+    """Processes every row of one unit; ``run(elements)`` returns the unit's stats."""
+
+    def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator):
+        self.ctx, self.bucket, self.slot = ctx, bucket, slot
+        self.get_encoder, self.source, self.validator = get_encoder, source, validator
+        store = FeatureStore(ctx.store_root)
+        self.n_buckets = store.n_buckets
+        self.set_dir = store.set_dir(ctx.spec.name)
+        self.index = SlotIndex(self.set_dir, bucket, slot, store.n_buckets, ctx.n_slots)
+        self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index)
+        self.counts = Counter()
+        self.skipped, self.reasons, self.seconds = Counter(), Counter(), Counter()
+        self.versions: list[int] = []
+
+    # -- the unit ---------------------------------------------------------------------------
+    def run(self, elements) -> dict:
+        t_start = time.perf_counter()
+        refs, inline, read_errors = [], [], []
+        for kind, payload in elements:
+            if kind == "refs":
+                refs.append(ShardRefs.from_wire(payload))
+            elif kind == "value":
+                inline.append(Record(*payload))
+            else:
+                read_errors.append(ErrorRow(*payload))
+        n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
+        self.index.refresh(BucketLog(self.set_dir, self.bucket).state())
+        for chunk in self._chunks(refs, inline, read_errors):
+            self._process(chunk)
+        stats = self._stats(n_input, t_start)
+        replace_json(self.set_dir / "_runs" / self.ctx.run_id / f"unit={unit_name(self.bucket, self.slot)}.json",
+                     stats)
+        log.info("%s unit %s: %d in, %d ok, %d errors, %d skipped, %d commit(s)", self.ctx.spec.name,
+                 unit_name(self.bucket, self.slot), n_input, stats["n_ok"], stats["n_error"], stats["n_skipped"],
+                 len(self.versions))
+        return stats
+
+    def _chunks(self, refs: list[ShardRefs], inline: list[Record], read_errors: list[ErrorRow]):
+        """Yield lists of fetched Records/ErrorRows, bounded in rows and bytes; repeated ids last, together."""
+        digests = [r.digests for r in refs] + [np.asarray([id_digest(r.id) for r in inline], np.uint64)]
+        values, counts = np.unique(np.concatenate(digests), return_counts=True)
+        repeated = values[counts > 1]
+        chunk, size, held = list(read_errors), 0, []
+        for sr in refs:
+            twice = np.isin(sr.digests, repeated)
+            single = sr.refs[~twice]
+            for start in range(0, len(single), self.ctx.chunk_rows):
+                piece = single[start:start + self.ctx.chunk_rows]
+                for item in self._fetch(sr, piece):
+                    chunk.append(item)
+                    size += _size(item.value) if isinstance(item, Record) else 0
+                    if len(chunk) >= self.ctx.chunk_rows or size >= self.ctx.chunk_bytes:
+                        yield chunk
+                        chunk, size = [], 0
+            if twice.any():
+                held.extend(self._fetch(sr, sr.refs[twice]))
+        repeated_set = set(repeated.tolist())
+        for record in inline:
+            (held if id_digest(record.id) in repeated_set else chunk).append(record)
+        if chunk:
+            yield chunk
+        if held:
+            yield held
+
+    def _fetch(self, sr: ShardRefs, refs: np.ndarray):
+        """The rows at ``refs`` of one shard; a row whose id no longer matches is an error, not a wrong row."""
+        expected = dict(zip(sr.refs.tolist(), sr.digests.tolist()))
+        n = 0
+        for ref, item in zip(refs.tolist(), self.source.fetch(sr.shard, refs.tolist())):
+            n += 1
+            if isinstance(item, Record) and id_digest(item.id) != expected[ref]:
+                item = ErrorRow(item.id, "read", "the input changed while the job ran (another row is now at "
+                                "this position); rerun", item.source, item.line)
+            yield item
+        if n != len(refs):
+            raise RuntimeError(f"{type(self.source).__name__}.fetch returned {n} rows for {len(refs)} refs of "
+                               f"{sr.shard}; this is a bug in the source")
+
+    # -- one chunk --------------------------------------------------------------------------
+    def _process(self, chunk: list) -> None:
+        t0 = time.perf_counter()
+        errors, candidates = self._validate(chunk)
+        unique, n_dup, dup_errors = resolve_duplicate_ids(candidates)
+        errors.extend(dup_errors)
+        self.skipped["duplicate id in input"] += n_dup
+        todo, replaced, unchanged = self._against_store(unique)
+        self.seconds["plan"] += time.perf_counter() - t0
+        ids, rows, ckeys = self._vectors_for(todo, errors)
+        t1 = time.perf_counter()
+        out = ChunkOutcome(ids, rows, ckeys, replaced)
+        for e in errors:
+            stored = self.index.data.get(e.id)
+            if e.stage in STALE_STAGES and stored is not None and stored[0] != e.ckey:
+                out.replaced.add(e.id)  # its current content is not what is stored: the old vector goes
+        same = {e.id for e in errors if self._same_error(e, errors)}
+        out.errors = [e for e in errors if e.id not in same]
+        seen = {e.id for e in out.errors} | {c.id for c in candidates}
+        out.touched_errors = {i for i in seen - unchanged - same if i in self.index.errors}
+        result = self.writer.commit(out)
+        if result.version is not None:
+            self.versions.append(result.version)
+        self.skipped["stored meanwhile by another writer"] += result.dropped_same
+        self.counts["n_ok"] += len(out.ids)
+        self.counts["n_commit_attempts"] += result.attempts
+        for e in errors + result.conflicts:
+            self.reasons[reason_key(e)] += 1
+        self.counts["n_error"] += len(errors) + len(result.conflicts) + len(unchanged)
+        self.seconds["write"] += time.perf_counter() - t1
+
+    def _validate(self, chunk: list) -> tuple[list, list]:
+        errors, candidates = [], []
+        for item in chunk:
+            if isinstance(item, ErrorRow):
+                errors.append(item)
+                continue
+            reason = self.validator.validate(item.value)
+            if reason:
+                errors.append(ErrorRow(item.id, "validate", reason, item.source, item.line))
+                continue
+            try:
+                ckey = self.validator.content_key(item.value)
+            except InputError as exc:  # e.g. a manifest path to a missing file
+                errors.append(ErrorRow(item.id, exc.stage, exc.reason, item.source, item.line))
+                continue
+            candidates.append(Candidate(item.id, item.value, item.source, item.line, ckey))
+        return errors, candidates
+
+    def _same_error(self, row: ErrorRow, errors: list) -> bool:
+        """True if the store already holds this very verdict for the id (nothing to rewrite)."""
+        stored = self.index.errors.get(row.id)
+        if stored is None or (stored.stage, stored.reason) != (row.stage, row.reason):
+            return False
+        mine = [e for e in errors if e.id == row.id]
+        return len(mine) == stored.rows and all((e.stage, e.reason) == (row.stage, row.reason) for e in mine)
+
+    def _against_store(self, unique):
+        """Split candidates: ``todo``, stored ids whose content changed, ids whose failure stands unchanged."""
+        todo, replaced, unchanged = [], set(), set()
+        for c in unique:
+            stored = self.index.data.get(c.id)
+            if stored is not None and stored[0] == c.ckey:
+                self.skipped["already in store"] += 1
+                continue
+            known = self.index.errors.get(c.id)
+            if (not self.ctx.retry_errors and known is not None and known.ckey == c.ckey
+                    and known.fingerprint == self.ctx.fingerprint and known.stage in PERMANENT_STAGES):
+                unchanged.add(c.id)
+                self.reasons[f"{known.stage}: unchanged since an earlier run, not retried"] += 1
+                continue
+            if stored is not None:
+                replaced.add(c.id)
+            todo.append(c)
+        return todo, replaced, unchanged
+
+    def _vectors_for(self, todo, errors: list):
+        """Outputs for ``todo``: identical contents encoded once, contents the slot stores copied."""
+        by_content: dict[str, list] = {}
+        for c in todo:
+            by_content.setdefault(c.ckey, []).append(c)
+        outputs = self._stored_outputs(set(by_content))
+        to_encode = [k for k in by_content if k not in outputs]
+        if to_encode:
+            t0 = time.perf_counter()
+            encoder = self.get_encoder()
+            self.seconds["load"] += time.perf_counter() - t0
+            result = encode_values(encoder, [by_content[k][0].value for k in to_encode], self.ctx.spec.batching)
+            self.seconds.update(result.seconds)
+            keeps = self.ctx.spec.keeps_chunks
+            for i, key in enumerate(to_encode):
+                if i in result.vectors:
+                    outputs[key] = (result.vectors[i], result.sequences[i] if keeps else None)
+                else:
+                    stage, reason = result.failures[i]
+                    errors.extend(ErrorRow(c.id, stage, reason, c.source, c.line, key) for c in by_content[key])
+            self.counts["n_encoded"] += len(result.vectors)
+            self.counts["n_batches"] += result.n_batches
+        ids, rows, ckeys = [], [], []
+        for key, group in by_content.items():
+            if key in outputs:
+                for c in group:
+                    ids.append(c.id), rows.append(outputs[key]), ckeys.append(key)
+        self.counts["n_reused"] += len(ids) - sum(k in outputs for k in to_encode)
+        return ids, rows, ckeys
+
+    def _stored_outputs(self, keys: set) -> dict:
+        """Vectors the slot already stores for content keys in ``keys``, read from the parts holding them."""
+        out = {}
+        state_live = None
+        for path, wanted in self.index.paths_of_ckeys(keys).items():
+            if state_live is None:
+                state_live = BucketLog(self.set_dir, self.bucket).state().live
+            entry = state_live.get(path)
+            if entry is None:
+                continue  # rewritten meanwhile: encode instead
+            table = read_part(self.set_dir, entry, None, verify=True)
+            matrix = embedding_matrix(table["embedding"])
+            chunks = table["chunks"] if self.ctx.spec.keeps_chunks else None
+            for i, ckey in enumerate(table["content_key"].to_pylist()):
+                if ckey in wanted and ckey not in out:
+                    out[ckey] = (matrix[i], embedding_matrix(chunks[i].values) if chunks is not None else None)
+        return out
+
+    def _stats(self, n_input: int, t_start: float) -> dict:
+        n_ok, n_error, n_skipped = self.counts["n_ok"], self.counts["n_error"], sum(self.skipped.values())
+        if n_input != n_ok + n_error + n_skipped:
+            raise RuntimeError(f"unit {unit_name(self.bucket, self.slot)}: {n_input} inputs but {n_ok} ok + "
+                               f"{n_error} errors + {n_skipped} skipped; this is a bug in mmfeat, please report it")
+        self.seconds["total"] = time.perf_counter() - t_start
+        return {"bucket": self.bucket, "slot": self.slot, "n_slots": self.ctx.n_slots, "n_input": n_input,
+                "n_ok": n_ok, "n_error": n_error, "n_skipped": n_skipped,
+                "n_encoded": self.counts["n_encoded"], "n_reused": self.counts["n_reused"],
+                "n_batches": self.counts["n_batches"], "n_commits": len(self.versions),
+                "n_commit_attempts": self.counts["n_commit_attempts"],
+                "skipped_by_reason": {k: v for k, v in self.skipped.items() if v},
+                "errors_by_reason": dict(self.reasons), "committed_versions": self.versions,
+                "host": socket.gethostname(), "pid": os.getpid(),
+                "seconds": {k: round(v, 4) for k, v in self.seconds.items()}}
