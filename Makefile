@@ -17,7 +17,7 @@ $(BIN)/python:
 # Reinstall when the declared or pinned dependencies change.
 $(STAMP): setup.py constraints.txt | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt torch torchaudio
-	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev,dask]'
 	touch $@
 
 test: $(STAMP)  ## the suite CI runs (slow tests included; see README to skip them)

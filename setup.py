@@ -38,6 +38,7 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3"],
+        "dask": ["dask>=2024.1", "distributed>=2024.1"],
     },
     entry_points={"console_scripts": ["mmfeat=mmfeat.cli:main"]},
 )
