@@ -29,6 +29,10 @@ class FingerprintMismatchError(StoreError):
     """A feature set exists under this name but was computed with a different spec."""
 
 
+class ModelLoadError(MmfeatError):
+    """The encoder's model could not be loaded; the message names the model, the spec and the fix."""
+
+
 class MissingDependencyError(MmfeatError, ImportError):
     """An optional dependency is not installed; the message carries the pip line."""
 

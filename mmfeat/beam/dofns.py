@@ -5,6 +5,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
+from mmfeat.errors import MmfeatError, ModelLoadError
 from mmfeat.extract.candidates import index_shard
 from mmfeat.extract.unit_job import UnitJob
 from mmfeat.store.files import replace_json
@@ -66,7 +67,17 @@ class ExtractUnitDoFn(beam.DoFn):
     def _encoder(self):
         def load():
             encoder = self.ctx.spec.create_encoder()
-            encoder.load()
+            try:
+                encoder.load()
+            except MmfeatError:
+                raise
+            except Exception as exc:  # noqa: BLE001 (any library's load failure becomes one clear line)
+                model = getattr(encoder.params, "model", None) or self.ctx.spec.encoder.kind
+                raise ModelLoadError(
+                    f"{self.ctx.spec.origin}: cannot load the model {model!r} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:300] if str(exc) else ''}). Check encoder.model: a local "
+                    f"save_pretrained directory (relative to the YAML), package:NAME, or a hub id reachable "
+                    f"from the workers (HF_HUB_OFFLINE unset)") from exc
             return _Loaded(encoder)
 
         if self._loaded is None:  # hold a strong reference so the model outlives the bundle

@@ -61,6 +61,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     runners.resolve(list(beam_args))  # a bad runner or option fails before anything is registered
     source = open_source(inputs, spec, kind=source, id_column=id_column)
     shards = source.list_shards()
+    created = not (set_dir / feature_set.META_FILE).exists()
     feature_set.ensure(set_dir, spec, fingerprint, identity)
     run_id = new_run_id()
     run_dir = set_dir / "_runs" / run_id
@@ -92,6 +93,10 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
         report.update(merge_unit_stats(run_dir), status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
                       wall_seconds=round(time.time() - started, 3))
         replace_json(report_path, report)
+        if created and not (set_dir / "_log").exists():
+            # A first run that committed nothing registers nothing: the name stays free for a fixed spec.
+            # Its report stays on disk (runs/RUN_ID.json) for whoever investigates the failure.
+            (set_dir / feature_set.META_FILE).unlink(missing_ok=True)
         raise
     report.update({
         "status": "ok", "wall_seconds": round(wall, 3), "rows_read": n_read,
