@@ -20,7 +20,7 @@ from pathlib import Path
 from mmfeat.errors import CommitConflictError, StoreError
 from mmfeat.store.files import create_exclusive_json
 from mmfeat.store.lifecycle import publish, trash
-from mmfeat.store.log_records import RESERVED, load_record, record_hash, record_problem, repair_hint
+from mmfeat.store.log_records import RESERVED, LogDamageError, load_record, record_hash, record_problem
 
 _VERSION_FILE = re.compile(r"(\d{8})\.json")
 
@@ -88,12 +88,12 @@ class BucketLog:
     def _record(self, version: int, present: set) -> dict:
         path = self.path(version)
         if version not in present:
-            raise StoreError(f"{path}: commit version {version} of bucket {self.bucket} is missing (later versions "
-                             f"exist). {repair_hint(self.set_dir)}")
+            raise LogDamageError(path, f"commit version {version} of bucket {self.bucket} is missing (later "
+                                       f"versions exist)")
         record = load_record(path)
         problem = record_problem(record, version, self.bucket, hashed=self.hashed)
         if problem:
-            raise StoreError(f"{path}: damaged commit record: {problem}. {repair_hint(self.set_dir)}")
+            raise LogDamageError(path, f"damaged commit record: {problem}")
         return record
 
     def state(self) -> BucketState:
@@ -115,8 +115,8 @@ class BucketLog:
         for record in reversed(records):
             expected = None if record.get("checkpoint") else state.head
             if ("prev" in record or self.hashed) and record.get("prev") != expected:
-                raise StoreError(f"{self.path(record['version'])}: the hash chain is broken here (an earlier "
-                                 f"version was edited, replaced or removed). {repair_hint(self.set_dir)}")
+                raise LogDamageError(self.path(record["version"]), "the hash chain is broken here (an earlier "
+                                                                   "version was edited, replaced or removed)")
             state.apply(record)
         self._cache = state
         return BucketState(state.bucket, state.version, dict(state.live), state.head)

@@ -18,6 +18,14 @@ RESERVED = frozenset({"version", "bucket", "add", "remove", "prev", "hash", "che
 ENTRY_KEYS = ("path", "kind", "rows", "sha256", "bytes")
 
 
+class LogDamageError(StoreError):
+    """A commit record that cannot be replayed; ``path`` is its file and ``problem`` says why."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}. {repair_hint(path.parents[2])}")
+        self.path, self.problem = Path(path), problem
+
+
 def record_hash(record: dict) -> str:
     """sha256 of a record's canonical JSON, ``hash`` itself left out."""
     body = {k: v for k, v in record.items() if k != "hash"}
@@ -65,5 +73,4 @@ def load_record(path: Path):
     try:
         return json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: damaged commit record, not valid JSON ({exc}). "
-                         f"{repair_hint(path.parents[2])}") from None
+        raise LogDamageError(path, f"damaged commit record, not valid JSON ({exc})") from None

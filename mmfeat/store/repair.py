@@ -24,7 +24,7 @@ from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.files import move_aside
 from mmfeat.store.integrity import strays, visible_files
 from mmfeat.store.lifecycle import locate
-from mmfeat.store.log_records import load_record, record_problem
+from mmfeat.store.log_records import LogDamageError, load_record, record_problem
 
 QUARANTINE_DIR = "_quarantine"
 ATTEMPTS = 5
@@ -41,7 +41,7 @@ def salvage(log: BucketLog) -> BucketState:
     for version in log.versions():
         try:
             record = load_record(log.path(version))
-        except StoreError:
+        except LogDamageError:
             continue
         if record_problem(record, version, log.bucket, hashed=log.hashed) is None:
             state.apply(record)
@@ -65,7 +65,7 @@ def repair_bucket(set_dir: Path, bucket: int, stamp: str) -> list[str]:
         listed = visible_files(set_dir, bucket)
         try:
             state, damaged = log.state(), False
-        except StoreError:
+        except LogDamageError:
             state, damaged = salvage(log), True
         bad = [rel for rel, entry in state.live.items() if not _intact(set_dir, rel, entry)]
         stray = [rel for rel, _ in strays(listed, state)]

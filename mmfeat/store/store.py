@@ -13,7 +13,7 @@ from mmfeat.store import feature_set, layout
 from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.compact import DEFAULT_TARGET_BYTES, compact_bucket
 from mmfeat.store.integrity import set_problems, strays, visible_files
-from mmfeat.store.log_records import repair_hint
+from mmfeat.store.log_records import LogDamageError, repair_hint
 from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
 from mmfeat.store.parts import ERRORS_SCHEMA, EVENT_TIMESTAMP, PartMissingError, read_part, verify_part
 from mmfeat.store.repair import quarantine, repair_bucket
@@ -101,8 +101,8 @@ class FeatureStore:
             listed = visible_files(set_dir, bucket)
             try:
                 state = log.state()
-            except StoreError as exc:
-                return [(log.dir.relative_to(set_dir).as_posix(), str(exc).split(": ", 1)[-1])]
+            except LogDamageError as exc:
+                return [(exc.path.relative_to(set_dir).as_posix(), exc.problem)]
             problems = [(rel, p) for rel, e in state.live.items() if (p := verify_part(set_dir, e))]
             problems += strays(listed, state)
             if not problems or log.state().version == state.version:
