@@ -1,4 +1,5 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, train, evaluate, predict.
+"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, compact, vacuum, train,
+evaluate, predict.
 
 Exit codes:
   0  success
@@ -163,10 +164,41 @@ def _repair(args, _) -> int:
     from mmfeat.store import FeatureStore
 
     dropped = FeatureStore(args.store).repair(args.name)
-    print(f"dropped {len(dropped)} damaged file(s); rerun extract to recompute their rows")
+    print(f"took {len(dropped)} damaged or stray item(s) out of the store (moved to {args.name}/_quarantine/); "
+          f"rerun extract to recompute their rows")
     for path in dropped:
         print(f"  {path}")
     return EXIT_OK
+
+
+def _compact(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    result = FeatureStore(args.store).compact(args.name, target_bytes=int(args.target_mb * 1024 * 1024),
+                                              min_files=args.min_files)
+    print(f"merged {result['merged']} part(s) into {result['written']} in {result['buckets']} bucket(s)")
+    if result["skipped"]:
+        print(f"skipped buckets {result['skipped']}: writers kept committing; run compact again later")
+    return EXIT_OK
+
+
+def _vacuum(args, _) -> int:
+    from mmfeat.store import FeatureStore
+
+    removed = FeatureStore(args.store).vacuum(args.name, min_age_s=args.older_than_hours * 3600)
+    print(f"deleted {len(removed)} file(s) no commit needs (older than {args.older_than_hours} h)")
+    return EXIT_OK
+
+
+def set_name(text: str) -> str:
+    """argparse type of NAME arguments: a plain feature-set name, never a path."""
+    from mmfeat.errors import StoreError
+    from mmfeat.store.layout import check_name
+
+    try:
+        return check_name(text)
+    except StoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -203,14 +235,26 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_extract)
 
     sub.add_parser("ls", help="list feature sets").set_defaults(func=_ls)
+    store_commands = {}
     for name, func, text in (("show", _show, "spec, counts, lineage and runs of a feature set"),
-                             ("verify", _verify, "check every committed file against its checksum"),
-                             ("repair", _repair, "drop damaged files so the next extract recomputes them")):
-        s = sub.add_parser(name, help=text)
-        s.add_argument("name")
+                             ("verify", _verify, "check the commit log, every committed file's checksum, and "
+                                                 "for stray files; exit 1 on any damage"),
+                             ("repair", _repair, "take damaged and stray files out (to _quarantine/) and rebuild "
+                                                 "damaged logs, so the next extract recomputes them"),
+                             ("compact", _compact, "merge each bucket's small parts into target-size files"),
+                             ("vacuum", _vacuum, "delete replaced, uncommitted and temp files past a minimum age")):
+        s = store_commands[name] = sub.add_parser(name, help=text)
+        s.add_argument("name", type=set_name)
         s.set_defaults(func=func)
+    store_commands["compact"].add_argument("--target-mb", type=float, default=128,
+                                           help="size of the merged files in MiB (default 128)")
+    store_commands["compact"].add_argument("--min-files", type=int, default=2,
+                                           help="leave a bucket alone with fewer small parts (default 2)")
+    store_commands["vacuum"].add_argument("--older-than-hours", type=float, default=1.0,
+                                          help="only delete files replaced or abandoned this long ago (default 1; "
+                                               "readers holding an older log state need them until then)")
     r = sub.add_parser("read", help="export a feature set (or its errors) to Parquet or CSV")
-    r.add_argument("name")
+    r.add_argument("name", type=set_name)
     r.add_argument("--out", required=True, help="output file: .parquet or .csv")
     r.add_argument("--errors", action="store_true", help="export the errors table instead of the vectors")
     r.set_defaults(func=_read)
@@ -240,7 +284,8 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_evaluate)
     pr = sub.add_parser("predict", help="write a trained run's predictions into the store as a new feature set")
     pr.add_argument("run", help="run directory written by mmfeat train")
-    pr.add_argument("--name", required=True, help="name of the feature set to write (created, or replaced in full)")
+    pr.add_argument("--name", required=True, type=set_name,
+                    help="name of the feature set to write (created, or replaced in full)")
     pr.add_argument("--store", help="store root (default: the run's)")
     pr.add_argument("--output", choices=["probs", "embedding"], default="probs",
                     help="calibrated class probabilities, or the fused embedding (joint models)")

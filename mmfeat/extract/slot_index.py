@@ -15,10 +15,7 @@ from dataclasses import dataclass
 
 from mmfeat.extract.units import id_digest, unit_of
 from mmfeat.store.parts import read_part
-
-SLOT_KEY = "slot"
-SLOTS_KEY = "slots"  # compacted parts: the sorted slots whose rows they hold
-
+from mmfeat.store.slots import may_hold, slots_of
 
 @dataclass(frozen=True)
 class StoredError:
@@ -32,26 +29,9 @@ class StoredError:
     rows: int = 1  # error rows the id has (a duplicate id has one per copy)
 
 
-def tag_entry(entry: dict, slot: int, n_slots: int) -> dict:
-    """Mark a log entry as holding only rows of ``slot`` (out of ``n_slots``)."""
-    entry[SLOT_KEY] = [slot, n_slots]
-    return entry
-
-
-def may_hold(entry: dict, slot: int, n_slots: int) -> bool:
-    """Whether a part can hold rows of ``slot``: false only when its tags say it cannot."""
-    tag = entry.get(SLOT_KEY)
-    if tag and tag[1] == n_slots:
-        return tag[0] == slot
-    slots = entry.get(SLOTS_KEY)
-    if slots is not None and entry.get("n_slots") == n_slots:
-        return slot in slots
-    return True
-
-
 def _is_pure(entry: dict, slot: int, n_slots: int) -> bool:
-    tag = entry.get(SLOT_KEY)
-    return bool(tag) and tag[1] == n_slots and tag[0] == slot
+    tags = slots_of(entry)
+    return tags is not None and tags[1] == n_slots and tags[0] == {slot}
 
 
 class SlotIndex:

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mmfeat.errors import CommitConflictError
-from mmfeat.extract.slot_index import SLOT_KEY, SLOTS_KEY, tag_entry
 from mmfeat.records import ErrorRow
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.layout import bucket_dir
 from mmfeat.store.parts import data_table, discard, errors_table, read_part, write_part
+from mmfeat.store.slots import TAG_KEYS, tag_entry
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25
@@ -66,7 +66,7 @@ class UnitWriter:
         entry = write_part(table, bucket_dir(self.set_dir, kind, self.bucket) / self._name(), kind, self.set_dir)
         if tag_from is None:
             return tag_entry(entry, self.slot, self.n_slots)
-        for key in (SLOT_KEY, SLOTS_KEY, "n_slots"):  # a rewritten part holds a subset of the original's rows
+        for key in TAG_KEYS:  # a rewritten part holds a subset of the original's rows
             if key in tag_from:
                 entry[key] = tag_from[key]
         return entry
@@ -128,7 +128,8 @@ class UnitWriter:
             if len(result.conflicts) != n_conflicts_staged:  # the errors part must carry every conflict
                 discard(self.set_dir, [errors_entry] if errors_entry else [])
                 rows = out.errors + result.conflicts
-                errors_entry = self._stage(errors_table(rows, self.ctx.run_id), "errors") if rows else None
+                table = errors_table(rows, self.ctx.run_id, self.ctx.fingerprint)
+                errors_entry = self._stage(table, "errors") if rows else None
                 n_conflicts_staged = len(result.conflicts)
             add_d, remove_d = self._rewrites(state, "data", out.replaced)
             add_e, remove_e = self._rewrites(state, "errors", out.touched_errors)

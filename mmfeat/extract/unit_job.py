@@ -31,7 +31,6 @@ from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
 from mmfeat.extract.units import DEFAULT_SLOTS, ShardRefs, id_digest, unit_name
 from mmfeat.records import ErrorRow, Record
 from mmfeat.store import FeatureStore
-from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.files import replace_json
 from mmfeat.store.parts import read_part
 from mmfeat.store.store import embedding_matrix
@@ -102,7 +101,7 @@ class UnitJob:
             else:
                 read_errors.append(ErrorRow(*payload))
         n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
-        self.index.refresh(BucketLog(self.set_dir, self.bucket).state())
+        self.index.refresh(self.writer.log.state())
         for chunk in self._chunks(refs, inline, read_errors):
             self._process(chunk)
         stats = self._stats(n_input, t_start)
@@ -266,7 +265,7 @@ class UnitJob:
         state_live = None
         for path, wanted in self.index.paths_of_ckeys(keys).items():
             if state_live is None:
-                state_live = BucketLog(self.set_dir, self.bucket).state().live
+                state_live = self.writer.log.state().live
             entry = state_live.get(path)
             if entry is None:
                 continue  # rewritten meanwhile: encode instead

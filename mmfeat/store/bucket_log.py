@@ -1,29 +1,56 @@
 """Per-bucket commit log: the single source of truth for which files are live.
 
 Each commit is ``_log/bucket=NNNNN/VVVVVVVV.json`` holding the files it adds
-(with row count and sha256) and the files it removes. Version ``v`` is created
-exclusively, so two writers that both read version ``v-1`` cannot both commit:
-the loser gets ``CommitConflictError`` and nothing it wrote becomes visible.
+(with row count and sha256), the files it removes, and a hash chain (see
+``mmfeat.store.log_records``). Version ``v`` is created exclusively, so two
+writers that both read version ``v-1`` cannot both commit: the loser gets
+``CommitConflictError`` and nothing it wrote becomes visible.
+
+A commit publishes its parts after the record exists (they were written under
+hidden staged names) and moves the parts it removes to ``_trash``, never
+deleting them; see ``mmfeat.store.lifecycle``. A ``BucketLog`` keeps the state
+it replayed, so a writer that re-reads ``state()`` after a conflict only reads
+the versions added since.
 """
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmfeat.errors import CommitConflictError, StoreError
 from mmfeat.store.files import create_exclusive_json
+from mmfeat.store.lifecycle import publish, trash
+from mmfeat.store.log_records import RESERVED, LogDamageError, load_record, record_hash, record_problem
+
+_VERSION_FILE = re.compile(r"(\d{8})\.json")
 
 
 @dataclass
 class BucketState:
-    """The live files of one bucket after replaying its log up to ``version``."""
+    """The live files of one bucket after replaying its log up to ``version``.
+
+    ``head`` is the hash of the last replayed record: the next commit's ``prev``.
+    """
 
     bucket: int
     version: int = 0
     live: dict[str, dict] = field(default_factory=dict)  # relative path -> add entry
+    head: str | None = None
 
     def files(self, kind: str) -> list[dict]:
         """Live add-entries of one kind (``data`` or ``errors``), oldest first."""
         return [entry for entry in self.live.values() if entry["kind"] == kind]
+
+    def apply(self, record: dict) -> None:
+        """Advance this state by one commit record."""
+        if record.get("checkpoint"):
+            self.live = {}
+        for removed in record["remove"]:
+            self.live.pop(removed, None)
+        for entry in record["add"]:
+            self.live[entry["path"]] = entry
+        self.version = record["version"]
+        self.head = record.get("hash") or record_hash(record)
 
 
 class BucketLog:
@@ -33,36 +60,98 @@ class BucketLog:
         self.set_dir = Path(set_dir)
         self.bucket = bucket
         self.dir = self.set_dir / "_log" / f"bucket={bucket:05d}"
+        self._cache: BucketState | None = None
+        self._hashed: bool | None = None
+
+    @property
+    def hashed(self) -> bool:
+        """Whether the feature set was created with hashed logs (then a record without a hash is damage)."""
+        if self._hashed is None:
+            try:
+                self._hashed = bool(json.loads((self.set_dir / "feature_set.json").read_text()).get("log_hashes"))
+            except FileNotFoundError:
+                self._hashed = False
+        return self._hashed
+
+    def versions(self) -> list[int]:
+        """Version numbers present in the log directory, ascending."""
+        try:
+            names = [m.group(1) for m in map(_VERSION_FILE.fullmatch, (p.name for p in self.dir.iterdir())) if m]
+        except FileNotFoundError:
+            return []
+        return sorted(map(int, names))
+
+    def path(self, version: int) -> Path:
+        """The file of one version."""
+        return self.dir / f"{version:08d}.json"
+
+    def _record(self, version: int, present: set) -> dict:
+        path = self.path(version)
+        if version not in present:
+            raise LogDamageError(path, f"commit version {version} of bucket {self.bucket} is missing (later "
+                                       f"versions exist)")
+        record = load_record(path)
+        problem = record_problem(record, version, self.bucket, hashed=self.hashed)
+        if problem:
+            raise LogDamageError(path, f"damaged commit record: {problem}")
+        return record
 
     def state(self) -> BucketState:
-        """Replay every commit in version order."""
-        state = BucketState(self.bucket)
-        if not self.dir.exists():
-            return state
-        versions = sorted(int(p.stem) for p in self.dir.glob("[0-9]*.json"))
-        for expected, version in enumerate(versions, start=1):
-            if version != expected:
-                raise StoreError(f"{self.dir}: commit {expected:08d}.json is missing (found {version:08d}.json)")
-            path = self.dir / f"{version:08d}.json"
-            try:
-                commit = json.loads(path.read_text())
-            except json.JSONDecodeError as exc:
-                raise StoreError(f"{path}: damaged commit record ({exc})") from None
-            for removed in commit["remove"]:
-                state.live.pop(removed, None)
-            for entry in commit["add"]:
-                state.live[entry["path"]] = entry
-            state.version = version
-        return state
+        """Replay the log from its latest checkpoint (or version 1), checking every record and the chain."""
+        versions = self.versions()
+        if not versions:
+            self._cache = None
+            return BucketState(self.bucket)
+        present, last = set(versions), versions[-1]
+        base = self._cache if self._cache and self._cache.version <= last else None
+        records, version = [], last
+        while version > (base.version if base else 0):  # newest first, back to a checkpoint or the cached state
+            records.append(self._record(version, present))
+            if records[-1].get("checkpoint"):
+                base = None
+                break
+            version -= 1
+        state = BucketState(self.bucket, base.version, dict(base.live), base.head) if base else BucketState(self.bucket)
+        for record in reversed(records):
+            expected = None if record.get("checkpoint") else state.head
+            if ("prev" in record or self.hashed) and record.get("prev") != expected:
+                raise LogDamageError(self.path(record["version"]), "the hash chain is broken here (an earlier "
+                                                                   "version was edited, replaced or removed)")
+            state.apply(record)
+        self._cache = state
+        return BucketState(state.bucket, state.version, dict(state.live), state.head)
 
-    def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict) -> int:
-        """Append the commit after ``base``; raise CommitConflictError if someone else did first."""
+    def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
+               checkpoint: bool = False) -> int:
+        """Append the commit after ``base``; raise CommitConflictError if someone else did first.
+
+        ``add`` entries come from ``write_part`` (their files are staged, and
+        published here once the record exists); ``remove`` paths are moved to
+        ``_trash``. ``checkpoint`` (used by repair) makes ``add`` the complete
+        live set and restarts the hash chain.
+        """
+        if RESERVED & info.keys():
+            raise ValueError(f"commit info may not use the keys {sorted(RESERVED & info.keys())}")
         version = base.version + 1
-        payload = {"version": version, "bucket": self.bucket, "add": add, "remove": remove, **info}
-        if not create_exclusive_json(self.dir / f"{version:08d}.json", payload):
+        record = {"version": version, "bucket": self.bucket, "add": add, "remove": remove, **info,
+                  "prev": None if checkpoint else base.head}
+        if checkpoint:
+            record["checkpoint"] = True
+        problem = record_problem(record, version, self.bucket, hashed=False)
+        if problem:
+            raise StoreError(f"{self.set_dir.name}: bucket {self.bucket}: cannot commit: {problem}")
+        record["hash"] = record_hash(record)
+        if not create_exclusive_json(self.path(version), record):
             raise CommitConflictError(
                 f"{self.set_dir.name}: bucket {self.bucket} was committed by another writer while this "
                 f"run was extracting it (version {version} exists). Nothing from this run was published "
                 f"for that bucket; rerun the job to add the remaining rows."
             )
+        for entry in add:
+            publish(self.set_dir, entry["path"])
+        for path in remove:
+            trash(self.set_dir, path)
+        state = BucketState(self.bucket, base.version, {} if checkpoint else dict(base.live), base.head)
+        state.apply(record)
+        self._cache = state
         return version

@@ -1,7 +1,9 @@
 """``feature_set.json``: what a feature set is (spec, fingerprint, model identity).
 
 Written once, exclusively, by the first run. Every later run must bring the same
-fingerprint: vectors computed differently never mix under one name.
+fingerprint: vectors computed differently never mix under one name. It also
+records the store's bucket count (a changed ``mmfeat_store.json`` is then
+detected, and repaired) and that the set's commit logs are hash-chained.
 """
 import json
 import time
@@ -9,6 +11,7 @@ from pathlib import Path
 
 from mmfeat.errors import FingerprintMismatchError, StoreError
 from mmfeat.store.files import create_exclusive_json
+from mmfeat.store.layout import STORE_FILE
 from mmfeat.version import __version__
 
 META_FILE = "feature_set.json"
@@ -25,6 +28,8 @@ def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
         "model_identity": identity,
         "created_by": f"mmfeat {__version__}",
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "n_buckets": _store_buckets(Path(set_dir).parent),
+        "log_hashes": True,
     }
     create_exclusive_json(set_dir / META_FILE, meta)
     existing = load(set_dir)
@@ -36,6 +41,13 @@ def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
             f"{set_dir} to recompute everything."
         )
     return existing
+
+
+def _store_buckets(root: Path) -> int | None:
+    try:
+        return json.loads((root / STORE_FILE).read_text())["n_buckets"]
+    except (FileNotFoundError, KeyError):
+        return None
 
 
 def load(set_dir: Path) -> dict:

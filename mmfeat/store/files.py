@@ -1,7 +1,9 @@
 """Atomic file primitives: write to a hidden temp name, then publish.
 
-Hidden names (leading ``.``) are skipped by pyarrow.dataset, pandas and duckdb
-globs, so a crash mid-write leaves nothing a reader of the directory sees.
+Hidden names (leading ``.``, and a suffix that is not ``.parquet`` or ``.json``,
+because duckdb's ``*.parquet`` glob matches dot files) are skipped by
+pyarrow.dataset, pandas and duckdb globs, so a crash mid-write leaves nothing a
+reader of the directory sees.
 """
 import json
 import os
@@ -15,7 +17,7 @@ TMP_PREFIX = ".tmp-"
 
 def temp_path(final: Path) -> Path:
     """A unique hidden sibling of ``final`` to write into before publishing."""
-    return final.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{final.name}")
+    return final.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{final.name}.tmp")
 
 
 def fsync_file(path: Path) -> None:
@@ -61,3 +63,13 @@ def replace_json(final: Path, payload: dict) -> None:
     tmp = temp_path(final)
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
     os.replace(tmp, final)
+
+
+def move_aside(src: Path, dst: Path) -> bool:
+    """Rename ``src`` to ``dst`` (creating its folder); False if ``src`` is already gone (another process moved it)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(src, dst)
+        return True
+    except FileNotFoundError:
+        return False

@@ -2,13 +2,17 @@
 
     ROOT/mmfeat_store.json                      format, n_buckets
     ROOT/NAME/feature_set.json                  spec, fingerprint, model identity, lineage
-    ROOT/NAME/data/bucket=NNNNN/part-*.parquet  id, embedding, content_key
-    ROOT/NAME/errors/bucket=NNNNN/part-*.parquet id, stage, reason, source, line, run_id
-    ROOT/NAME/_log/bucket=NNNNN/VVVVVVVV.json   commit log (what is live, checksums)
+    ROOT/NAME/data/bucket=NNNNN/part-*.parquet  id, embedding, content_key, [chunks], event_timestamp
+    ROOT/NAME/errors/bucket=NNNNN/part-*.parquet id, stage, reason, source, line, run_id, content_key, fingerprint
+    ROOT/NAME/data/bucket=NNNNN/.part-*.parquet.staged  written, not yet published by its commit (hidden)
+    ROOT/NAME/_log/bucket=NNNNN/VVVVVVVV.json   commit log (what is live, checksums, hash chain)
+    ROOT/NAME/_trash/data/bucket=NNNNN/part-*   parts a commit replaced; deleted by vacuum after a minimum age
+    ROOT/NAME/_quarantine/STAMP/...             files `mmfeat repair` took out of the store (kept for inspection)
     ROOT/NAME/_runs/RUN_ID/bucket=NNNNN.json    per-bucket stats, written after the commit
     ROOT/NAME/runs/RUN_ID.json                  the merged run report
 """
 import json
+import re
 from pathlib import Path
 
 from mmfeat.errors import StoreError
@@ -57,3 +61,51 @@ def new_run_id() -> str:
     import uuid
 
     return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+KINDS = ("data", "errors")
+_BUCKET_DIR = re.compile(r"bucket=(\d{5})")
+_ENTRY_PATH = re.compile(r"(data|errors)/bucket=(\d{5})/([^/\\]+)")
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a plain feature-set name; refuse paths (``../x``, ``a/b``) and hidden names.
+
+    Names become directories under the store root, so anything that could
+    step outside it, or hide from listings, is refused before it is used.
+    """
+    if (not isinstance(name, str) or not name or name in (".", "..") or name[0] in "._"
+            or any(c in name for c in "/\\\0") or name != name.strip()):
+        raise StoreError(f"{name!r} is not a feature-set name: use letters, digits, '-', '_' or '.', "
+                         f"with no path separators and no leading '.' or '_'")
+    return name
+
+
+def entry_path_problem(rel, bucket: int, kind: str | None = None) -> str | None:
+    """Why ``rel`` (a path from a commit record) is not a part of ``bucket``, or None if it is.
+
+    Only plain relative paths ``data|errors/bucket=NNNNN/NAME`` of this very
+    bucket are accepted: a log path is never followed outside its set.
+    """
+    match = _ENTRY_PATH.fullmatch(rel) if isinstance(rel, str) else None
+    if not match:
+        return f"path {rel!r} is not data/bucket=NNNNN/NAME or errors/bucket=NNNNN/NAME"
+    name = match.group(3)
+    if name in (".", "..") or name.startswith((".", "_")):
+        return f"path {rel!r} names a hidden or special file"
+    if int(match.group(2)) != bucket:
+        return f"path {rel!r} belongs to another bucket than {bucket}"
+    if kind is not None and match.group(1) != kind:
+        return f"path {rel!r} is not under {kind}/"
+    return None
+
+
+def bucket_number(dirname: str) -> int | None:
+    """The bucket number of a ``bucket=NNNNN`` directory name, or None for any other name."""
+    match = _BUCKET_DIR.fullmatch(dirname)
+    return int(match.group(1)) if match else None
+
+
+def is_visible(name: str) -> bool:
+    """Whether directory readers (pyarrow, pandas, duckdb, Spark) see a file of this name."""
+    return not name.startswith((".", "_"))

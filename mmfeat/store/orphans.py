@@ -1,29 +1,75 @@
-"""Remove files a crashed writer left behind: temp files and parts it never committed.
+"""Vacuum one bucket: finish interrupted publishes, delete what no commit needs any more.
 
-A file is an orphan when no live commit references it. Only orphans older than
-``min_age_s`` are removed, so a concurrent writer's part, published a moment
-before its commit, is never taken from under it.
+Deleted, once older than ``min_age_s``: staged parts no commit references (a
+writer that lost its commit or crashed), temp files, visible parts no commit
+references (written by mmfeat before staged names), and parts in ``_trash``
+(replaced by a commit that long ago; the age counts from the replacement, so a
+reader still holding the older log state finds them meanwhile). A staged part
+that a commit does reference is published, never deleted. Files vanishing
+under the vacuum (another writer or vacuum got there first) are skipped.
 """
 import time
 from pathlib import Path
 
-from mmfeat.store.bucket_log import BucketState
-from mmfeat.store.layout import bucket_dir
+from mmfeat.errors import StoreError
+from mmfeat.store.bucket_log import BucketLog, BucketState
+from mmfeat.store.layout import KINDS, bucket_dir
+from mmfeat.store.lifecycle import TRASH_DIR, final_of_staged, publish
 
 ORPHAN_MIN_AGE_S = 3600
 
 
-def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
-    """Delete orphaned files of one bucket; return their paths relative to ``set_dir``."""
-    removed = []
-    cutoff = time.time() - min_age_s
-    for kind in ("data", "errors"):
-        directory = bucket_dir(set_dir, kind, state.bucket)
-        if not directory.exists():
+def _listing(set_dir: Path, bucket: int) -> list[Path]:
+    directories = [bucket_dir(set_dir, kind, bucket) for kind in KINDS]
+    directories += [bucket_dir(set_dir / TRASH_DIR, kind, bucket) for kind in KINDS]
+    directories.append(set_dir / "_log" / f"bucket={bucket:05d}")
+    out = []
+    for directory in directories:
+        try:
+            out.extend(p for p in directory.iterdir() if p.is_file())
+        except FileNotFoundError:
             continue
-        for path in directory.iterdir():
-            rel = path.relative_to(set_dir).as_posix()
-            if rel not in state.live and path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed.append(rel)
+    return out
+
+
+def _older_than(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:  # removed by a concurrent writer or vacuum since the listing
+        return False
+
+
+def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
+    """Vacuum bucket ``state.bucket``; return the deleted paths relative to ``set_dir``.
+
+    The log is re-read after listing (``state`` only names the bucket), so a
+    part committed by another writer meanwhile is never taken for an orphan.
+    A bucket whose log is damaged is left alone: ``mmfeat repair`` comes first.
+    """
+    set_dir = Path(set_dir)
+    listed = _listing(set_dir, state.bucket)
+    try:
+        live = BucketLog(set_dir, state.bucket).state().live
+    except StoreError:
+        return []
+    cutoff = time.time() - min_age_s
+    removed = []
+    for path in listed:
+        rel = path.relative_to(set_dir).as_posix()
+        if rel.startswith(f"{TRASH_DIR}/"):
+            if rel[len(TRASH_DIR) + 1:] in live:
+                continue
+        elif rel.startswith("_log/"):
+            if not path.name.startswith(".tmp-"):
+                continue
+        elif rel in live:
+            continue
+        else:
+            final = final_of_staged(path)
+            if final is not None and final.relative_to(set_dir).as_posix() in live:
+                publish(set_dir, final.relative_to(set_dir).as_posix())
+                continue
+        if _older_than(path, cutoff):
+            path.unlink(missing_ok=True)
+            removed.append(rel)
     return removed

@@ -5,6 +5,7 @@ all read it natively with no extension. Embeddings are stored uncompressed and
 without dictionary or statistics pages (random floats gain nothing from them),
 so a read is a straight copy; ids and keys are zstd-compressed.
 """
+import datetime
 import io
 from hashlib import sha256
 from pathlib import Path
@@ -16,13 +17,23 @@ import pyarrow.parquet as pq
 from mmfeat.errors import ChecksumError, StoreError
 from mmfeat.hashing import sha256_file
 from mmfeat.records import ERROR_COLUMNS
-from mmfeat.store.files import publish, temp_path
+from mmfeat.store.files import fsync_file
+from mmfeat.store.lifecycle import locate, staged_path
+from mmfeat.store.log_records import repair_hint
 
 VECTOR_COLUMNS = ("embedding", "chunks")
+EVENT_TIMESTAMP = pa.field("event_timestamp", pa.timestamp("us", tz="UTC"))
 ERRORS_SCHEMA = pa.schema(
     [("id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("source", pa.string()),
-     ("line", pa.int64()), ("run_id", pa.string())]
+     ("line", pa.int64()), ("run_id", pa.string()), ("content_key", pa.string()), ("fingerprint", pa.string())]
 )
+# Columns added after format 1: parts written before them read back with the column all null.
+ADDED_COLUMNS = {"data": [EVENT_TIMESTAMP], "errors": [ERRORS_SCHEMA.field("content_key"),
+                                                       ERRORS_SCHEMA.field("fingerprint")]}
+
+
+class PartMissingError(ChecksumError):
+    """A part the reader's log state names is in none of its places (published, staged, trashed)."""
 
 
 def vectors_array(vectors: np.ndarray) -> pa.FixedSizeListArray:
@@ -38,69 +49,92 @@ def sequences_array(sequences: list[np.ndarray]) -> pa.ListArray:
 
 
 def data_table(ids: list[str], vectors: np.ndarray, content_keys: list[str],
-               chunks: list[np.ndarray] | None = None) -> pa.Table:
-    """Build a data table: ``id``, fixed-size-list ``embedding``, ``content_key`` and, for
-    feature sets that keep them, ``chunks`` (each row's per-window vectors, in order)."""
+               chunks: list[np.ndarray] | None = None, *, event_time: datetime.datetime | None = None) -> pa.Table:
+    """Build a data table: ``id``, fixed-size-list ``embedding``, ``content_key``, for feature sets
+    that keep them ``chunks`` (each row's per-window vectors, in order), and ``event_timestamp``.
+
+    ``event_timestamp`` (UTC, microseconds) is when the rows were computed,
+    ``event_time`` or now: the event time Feast and other feature servers ask for.
+    """
     columns = {"id": pa.array(ids, pa.string()), "embedding": vectors_array(vectors),
                "content_key": pa.array(content_keys, pa.string())}
     if chunks is not None:
         columns["chunks"] = sequences_array(chunks)
+    event_time = event_time or datetime.datetime.now(datetime.timezone.utc)
+    columns["event_timestamp"] = pa.array([event_time] * len(ids), EVENT_TIMESTAMP.type)
     return pa.table(columns)
 
 
-def errors_table(rows, run_id: str) -> pa.Table:
-    """Build an errors table from ErrorRows."""
+def errors_table(rows, run_id: str, fingerprint: str | None = None) -> pa.Table:
+    """Build an errors table from ErrorRows; ``content_key`` comes from each row's ``ckey``."""
     columns = {name: [getattr(r, name) for r in rows] for name in ERROR_COLUMNS}
     columns["run_id"] = [run_id] * len(rows)
+    columns["content_key"] = [getattr(r, "ckey", None) for r in rows]
+    columns["fingerprint"] = [fingerprint] * len(rows)
     return pa.table(columns, schema=ERRORS_SCHEMA)
 
 
+def conform(table: pa.Table, kind: str, columns=None) -> pa.Table:
+    """Add the columns a part written by an older mmfeat lacks (as nulls), when they were asked for."""
+    for added in ADDED_COLUMNS[kind]:
+        if added.name not in table.column_names and (columns is None or added.name in columns):
+            table = table.append_column(added, pa.nulls(table.num_rows, added.type))
+    return table
+
+
 def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path) -> dict:
-    """Write ``table`` to ``final`` atomically; return the log entry describing it."""
+    """Write ``table`` under the hidden staged name of ``final``; return the log entry describing it.
+
+    The entry names ``final``: ``BucketLog.commit`` publishes the file under
+    that name once its record exists. Until then no directory reader sees it.
+    A writer whose commit is lost calls ``discard``; a crashed writer's staged
+    files are removed by vacuum once old enough.
+    """
+    final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(final)
+    staged = staged_path(final)
     compression = {name: ("none" if name in VECTOR_COLUMNS else "zstd") for name in table.column_names}
-    pq.write_table(table, tmp, compression=compression, use_dictionary=False,
+    pq.write_table(table, staged, compression=compression, use_dictionary=False,
                    write_statistics=[n for n in table.column_names if n not in VECTOR_COLUMNS])
-    digest = publish(tmp, final)
+    fsync_file(staged)
     return {"path": final.relative_to(set_dir).as_posix(), "kind": kind, "rows": table.num_rows,
-            "sha256": digest, "bytes": final.stat().st_size}
+            "sha256": sha256_file(staged), "bytes": staged.stat().st_size}
 
 
 def discard(set_dir: Path, entries: list[dict]) -> None:
-    """Delete the files of entries that were written but never committed (a lost commit race)."""
+    """Delete the staged files of entries whose commit was lost (never call it for committed entries)."""
     for entry in entries:
-        (Path(set_dir) / entry["path"]).unlink(missing_ok=True)
+        staged_path(Path(set_dir) / entry["path"]).unlink(missing_ok=True)
 
 
 def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> pa.Table:
     """Read one committed part; with ``verify`` its bytes must match the recorded sha256."""
-    path = Path(set_dir) / entry["path"]
+    named = Path(set_dir) / entry["path"]
+    missing = PartMissingError(f"{named}: committed file is missing. {repair_hint(set_dir)}")
+    path = locate(set_dir, entry["path"])
+    if path is None:
+        raise missing
     try:
-        if not verify:
-            return pq.read_table(path, columns=columns)
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ChecksumError(
-            f"{path}: committed file is missing. Run `mmfeat repair --store ... {Path(set_dir).name}` to drop it "
-            f"from the store; the next extract recomputes its rows."
-        ) from None
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"{path}: cannot read committed file: {exc}") from exc
-    if sha256(data).hexdigest() != entry["sha256"]:
-        raise ChecksumError(
-            f"{path}: checksum mismatch, the file changed after it was committed. Run "
-            f"`mmfeat repair --store ... {Path(set_dir).name}` to drop damaged files; the next extract "
-            f"recomputes their rows."
-        )
-    return pq.read_table(io.BytesIO(data), columns=columns)
+        data = path.read_bytes() if verify else None
+        if verify and sha256(data).hexdigest() != entry["sha256"]:
+            raise ChecksumError(f"{named}: checksum mismatch, the file changed after it was committed. "
+                                f"{repair_hint(set_dir)}")
+        table = pq.read_table(io.BytesIO(data) if verify else path, columns=columns)
+    except FileNotFoundError:  # moved between locating and reading: the caller re-reads the log
+        raise missing from None
+    except (pa.ArrowException, OSError) as exc:
+        raise StoreError(f"{named}: cannot read committed file: {exc}. {repair_hint(set_dir)}") from exc
+    return conform(table, entry["kind"], columns)
 
 
 def verify_part(set_dir: Path, entry: dict) -> str | None:
     """Return why a committed part is damaged, or None if it matches its checksum."""
-    path = Path(set_dir) / entry["path"]
-    if not path.exists():
+    path = locate(set_dir, entry["path"])
+    if path is None:
         return "missing"
-    if sha256_file(path) != entry["sha256"]:
-        return "checksum mismatch"
+    try:
+        if sha256_file(path) != entry["sha256"]:
+            return "checksum mismatch"
+    except FileNotFoundError:
+        return "missing"
     return None

@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from mmfeat.errors import StoreError
 from mmfeat.store import feature_set, layout
 from mmfeat.store.bucket_log import BucketLog, BucketState
+from mmfeat.store.compact import DEFAULT_TARGET_BYTES, compact_bucket
+from mmfeat.store.integrity import set_problems, strays, visible_files
+from mmfeat.store.log_records import LogDamageError, repair_hint
 from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
-from mmfeat.store.parts import ERRORS_SCHEMA, read_part, verify_part
+from mmfeat.store.parts import ERRORS_SCHEMA, EVENT_TIMESTAMP, PartMissingError, read_part, verify_part
+from mmfeat.store.repair import quarantine, repair_bucket
 
 EMPTY_DATA = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32())), ("content_key", pa.string()),
-                        ("chunks", pa.list_(pa.list_(pa.float32())))])
+                        ("chunks", pa.list_(pa.list_(pa.float32()))), EVENT_TIMESTAMP])
+READ_ATTEMPTS = 4  # a reader racing a commit sees at most a publish or a trash in flight; retries settle it
 
 
 class FeatureStore:
@@ -36,8 +43,8 @@ class FeatureStore:
         return sorted(p.parent.name for p in self.root.glob(f"*/{feature_set.META_FILE}"))
 
     def set_dir(self, name: str) -> Path:
-        """The directory of feature set ``name`` (which need not exist yet)."""
-        return self.root / name
+        """The directory of feature set ``name`` (which need not exist yet); refuses names that are paths."""
+        return self.root / layout.check_name(name)
 
     def info(self, name: str) -> dict:
         """The feature set's metadata: spec, fingerprint, model identity, creator."""
@@ -48,9 +55,17 @@ class FeatureStore:
         return BucketLog(self.set_dir(name), bucket).state()
 
     def states(self, name: str) -> list[BucketState]:
-        """Live files of every bucket, after checking the feature set exists."""
-        self.info(name)
+        """Live files of every bucket, after checking the feature set exists and its layout is intact."""
+        self.check_layout(name)
         return [self.bucket_state(name, b) for b in range(self.n_buckets)]
+
+    def check_layout(self, name: str) -> None:
+        """Raise StoreError if the set's bucket count or bucket directories do not match the store."""
+        self.info(name)
+        problems = set_problems(self.set_dir(name), self.n_buckets)
+        if problems:
+            path, problem = problems[0]
+            raise StoreError(f"{self.set_dir(name) / path}: {problem}. {repair_hint(self.set_dir(name))}")
 
     def runs(self, name: str) -> list[dict]:
         """Run reports of a feature set, oldest first."""
@@ -70,34 +85,104 @@ class FeatureStore:
 
     # -- integrity -------------------------------------------------------------------------
     def verify(self, name: str) -> list[tuple[str, str]]:
-        """``(path, problem)`` for every committed file that is missing or fails its checksum."""
-        problems = []
-        for state in self.states(name):
-            for entry in state.live.values():
-                problem = verify_part(self.set_dir(name), entry)
-                if problem:
-                    problems.append((entry["path"], problem))
+        """``(path, problem)`` for everything damaged: the set's layout, commit logs that do not replay
+        (edited, truncated, missing versions, paths outside the set), committed files that are
+        missing or fail their checksum, and visible files no commit references."""
+        self.info(name)
+        set_dir = self.set_dir(name)
+        problems = set_problems(set_dir, self.n_buckets)
+        for bucket in range(self.n_buckets):
+            problems += self._bucket_problems(set_dir, bucket)
+        return problems
+
+    def _bucket_problems(self, set_dir: Path, bucket: int) -> list[tuple[str, str]]:
+        log = BucketLog(set_dir, bucket)
+        for attempt in range(READ_ATTEMPTS):
+            listed = visible_files(set_dir, bucket)
+            try:
+                state = log.state()
+            except LogDamageError as exc:
+                return [(exc.path.relative_to(set_dir).as_posix(), exc.problem)]
+            problems = [(rel, p) for rel, e in state.live.items() if (p := verify_part(set_dir, e))]
+            problems += strays(listed, state)
+            if not problems or log.state().version == state.version:
+                return problems
         return problems
 
     def repair(self, name: str) -> list[str]:
-        """Drop damaged files from the store (one commit per bucket); the next extract recomputes their rows."""
-        dropped = []
-        for state in self.states(name):
-            bad = [p for p, e in state.live.items() if verify_part(self.set_dir(name), e)]
-            if bad:
-                BucketLog(self.set_dir(name), state.bucket).commit(state, add=[], remove=bad, info={"repair": True})
-                dropped.extend(bad)
-        return dropped
+        """Take damage out of the store: restore a changed bucket count, quarantine out-of-range bucket
+        dirs, damaged parts and stray files, and rebuild logs that do not replay (see
+        ``mmfeat.store.repair``). Returns what was done; the next extract recomputes the missing rows."""
+        done = self._restore_bucket_count(name)
+        set_dir = self.set_dir(name)
+        stamp = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{layout.new_run_id()[-8:]}"
+        for rel, _ in set_problems(set_dir, self.n_buckets):
+            if quarantine(set_dir, rel, stamp):
+                done.append(rel)
+        for bucket in range(self.n_buckets):
+            done += repair_bucket(set_dir, bucket, stamp)
+        return done
+
+    def _restore_bucket_count(self, name: str) -> list[str]:
+        recorded = self.info(name).get("n_buckets")
+        if recorded is None or recorded == self.n_buckets:
+            return []
+        others = {n: self.info(n).get("n_buckets") for n in self.list()}
+        disagree = {n: v for n, v in others.items() if v not in (None, recorded)}
+        if disagree:
+            raise StoreError(f"{self.root / layout.STORE_FILE}: says {self.n_buckets} buckets, {name!r} was written "
+                             f"with {recorded} but {sorted(disagree)} with other counts; restore the file by hand")
+        settings_file = self.root / layout.STORE_FILE
+        from mmfeat.store.files import replace_json
+
+        replace_json(settings_file, {**json.loads(settings_file.read_text()), "n_buckets": recorded})
+        self.n_buckets = recorded
+        return [f"../{layout.STORE_FILE}: n_buckets restored to {recorded}"]
 
     def vacuum(self, name: str, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
-        """Delete files of crashed writers that no commit references (see ``mmfeat.store.orphans``)."""
-        return [p for s in self.states(name) for p in remove_orphans(self.set_dir(name), s, min_age_s=min_age_s)]
+        """Delete what no commit needs once older than ``min_age_s``: staged parts of lost or crashed
+        commits, temp files, and replaced parts in ``_trash`` (see ``mmfeat.store.orphans``)."""
+        self.info(name)
+        set_dir = self.set_dir(name)
+        return [p for b in range(self.n_buckets) for p in remove_orphans(set_dir, BucketState(b), min_age_s=min_age_s)]
+
+    def compact(self, name: str, *, target_bytes: int = DEFAULT_TARGET_BYTES, min_files: int = 2) -> dict:
+        """Merge each bucket's small parts into files of about ``target_bytes``, one atomic commit per bucket
+        (see ``mmfeat.store.compact``). Returns totals and the buckets that lost every commit race."""
+        self.check_layout(name)
+        results = [compact_bucket(self.set_dir(name), b, target_bytes=target_bytes, min_files=min_files)
+                   for b in range(self.n_buckets)]
+        return {"merged": sum(r["merged"] for r in results), "written": sum(r["written"] for r in results),
+                "buckets": sum(1 for r in results if r["version"]),
+                "skipped": [r["bucket"] for r in results if r.get("skipped")]}
 
     # -- reading ---------------------------------------------------------------------------
     def read_bucket(self, name: str, bucket: int, *, kind: str = "data", columns=None, verify=True) -> pa.Table:
-        """One bucket's committed rows of ``kind`` (``data`` or ``errors``)."""
-        state = self.bucket_state(name, bucket)
-        tables = [read_part(self.set_dir(name), e, columns, verify) for e in state.files(kind)]
+        """One bucket's committed rows of ``kind`` (``data`` or ``errors``).
+
+        A part that a concurrent commit publishes or replaces is found where it
+        went; a stray visible file or a part still missing after re-reading
+        the log is damage, reported naming the file.
+        """
+        self.check_layout(name)
+        set_dir = self.set_dir(name)
+        log = BucketLog(set_dir, bucket)
+        for attempt in range(READ_ATTEMPTS):
+            time.sleep(0.05 * attempt)
+            listed = visible_files(set_dir, bucket)
+            state = log.state()
+            try:
+                tables = [read_part(set_dir, e, columns, verify) for e in state.files(kind)]
+            except PartMissingError as exc:
+                problem = exc
+                continue
+            found = strays(listed, state)
+            if found:
+                problem = StoreError(f"{set_dir / found[0][0]}: {found[0][1]}. {repair_hint(set_dir)}")
+                continue
+            break
+        else:
+            raise problem
         if not tables:
             schema = EMPTY_DATA if kind == "data" else ERRORS_SCHEMA
             return schema.empty_table().select(columns) if columns else schema.empty_table()

@@ -6,10 +6,11 @@ and to load vectors computed elsewhere into a store.
 import numpy as np
 
 from mmfeat.buckets import bucket_of
+from mmfeat.errors import CommitConflictError
 from mmfeat.store import feature_set
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.layout import bucket_dir, new_run_id
-from mmfeat.store.parts import data_table, write_part
+from mmfeat.store.parts import data_table, discard, write_part
 
 
 def replace_bucket(set_dir, bucket: int, ids, vectors, content_keys, *, run_id: str, info: dict, chunks=None):
@@ -23,10 +24,11 @@ def replace_bucket(set_dir, bucket: int, ids, vectors, content_keys, *, run_id: 
         add.append(write_part(table, path, "data", set_dir))
     if not (add or remove):
         return None
-    version = log.commit(state, add=add, remove=remove, info={"run_id": run_id, **info})
-    for old in remove:
-        (set_dir / old).unlink(missing_ok=True)
-    return version
+    try:
+        return log.commit(state, add=add, remove=remove, info={"run_id": run_id, **info})
+    except CommitConflictError:
+        discard(set_dir, add)
+        raise
 
 
 def write_vectors(store, spec, ids, vectors, *, content_keys=None, identity=None, chunks=None) -> str:

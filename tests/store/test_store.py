@@ -8,10 +8,7 @@ import pytest
 
 from mmfeat import FeatureStore
 from mmfeat.beam.extract_job import extract
-from mmfeat.errors import ChecksumError, CommitConflictError, StoreError
-from mmfeat.sources.manifest import ManifestSource
-from mmfeat.spec import load_spec
-from mmfeat.store import feature_set
+from mmfeat.errors import ChecksumError, StoreError
 from tests.conftest import sentences, write_jsonl, write_spec
 
 
@@ -95,8 +92,10 @@ def test_vacuum_removes_uncommitted_parts_of_a_crashed_writer_but_not_live_ones(
 
     set_dir = filled.set_dir("tiny_text")
     live = next(e for s in filled.states("tiny_text") for e in s.files("data"))
-    orphan = set_dir / live["path"].rsplit("/", 1)[0] / "part-crashed-00000009.parquet"
-    orphan.write_bytes((set_dir / live["path"]).read_bytes())
+    orphan = set_dir / live["path"].rsplit("/", 1)[0] / ".part-crashed-00000009.parquet.staged"
+    young = orphan.with_name(".part-crashed-00000010.parquet.staged")
+    for path in (orphan, young):
+        path.write_bytes((set_dir / live["path"]).read_bytes())
     os.utime(orphan, (1, 1))
     assert filled.vacuum("tiny_text") == [orphan.relative_to(set_dir).as_posix()]
-    assert not orphan.exists() and filled.read("tiny_text").num_rows == 64
+    assert not orphan.exists() and young.exists() and filled.read("tiny_text").num_rows == 64

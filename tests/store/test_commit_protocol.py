@@ -1,0 +1,168 @@
+"""The commit protocol on real files: staged parts, publish by commit, trash instead of unlink, the
+hash chain, conflicts, and what a reader holding an older log state still finds."""
+import json
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mmfeat import FeatureStore
+from mmfeat.cli import main
+from mmfeat.errors import CommitConflictError, StoreError
+from mmfeat.records import ErrorRow
+from mmfeat.store import bucket_log, orphans
+from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.layout import bucket_dir
+from mmfeat.store.lifecycle import staged_path, trash_path
+from mmfeat.store.log_records import record_hash
+from mmfeat.store.parts import data_table, discard, errors_table, read_part, write_part
+from tests.store_factory import put
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = FeatureStore(tmp_path / "store", create=True, n_buckets=1)
+    put(store, "s", [f"id{k}" for k in range(10)], np.ones((10, 4), np.float32))
+    return store
+
+
+def _part(store, name, ids, tag):
+    set_dir = store.set_dir(name)
+    table = data_table(ids, np.full((len(ids), 4), 2.0, np.float32), [f"ck-{i}" for i in ids])
+    return write_part(table, bucket_dir(set_dir, "data", 0) / f"part-{tag}.parquet", "data", set_dir)
+
+
+def _directory_ids(set_dir):
+    import duckdb
+    import pandas as pd
+
+    return (sorted(pd.read_parquet(set_dir / "data")["id"]),
+            sorted(i for (i,) in duckdb.sql(f"select id from '{set_dir}/data/*/*.parquet'").fetchall()))
+
+
+def test_a_part_is_hidden_until_its_commit_publishes_it(store):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    entry = _part(store, "s", ["new1", "new2"], "staged")
+    final = set_dir / entry["path"]
+    assert not final.exists() and staged_path(final).exists()
+    assert _directory_ids(set_dir)[0] == _directory_ids(set_dir)[1] == sorted(f"id{k}" for k in range(10))
+    log.commit(log.state(), add=[entry], remove=[], info={})
+    assert final.exists() and not staged_path(final).exists()
+    assert _directory_ids(set_dir)[1] == sorted([*(f"id{k}" for k in range(10)), "new1", "new2"])
+
+
+def test_a_commit_whose_writer_died_before_publishing_is_rolled_forward_by_a_reader(store, monkeypatch):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    entry = _part(store, "s", ["new1"], "unpublished")
+    monkeypatch.setattr(bucket_log, "publish", lambda *a: None)  # the writer is killed right after the record
+    log.commit(log.state(), add=[entry], remove=[], info={})
+    monkeypatch.undo()
+    assert not (set_dir / entry["path"]).exists()
+    assert "new1" in store.read("s")["id"].to_pylist()
+    assert (set_dir / entry["path"]).exists() and store.verify("s") == []
+    assert "new1" in _directory_ids(set_dir)[1]
+
+
+def test_replaced_parts_go_to_trash_where_an_older_reader_still_finds_them_until_vacuum(store):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    old_state = log.state()
+    old = old_state.files("data")[0]
+    entry = _part(store, "s", ["only"], "replacement")
+    log.commit(old_state, add=[entry], remove=[old["path"]], info={})
+    assert not (set_dir / old["path"]).exists() and trash_path(set_dir, old["path"]).exists()
+    assert read_part(set_dir, old).num_rows == 10  # a reader that replayed the log before the commit
+    assert store.read("s")["id"].to_pylist() == ["only"]
+    assert _directory_ids(set_dir) == (["only"], ["only"])
+    assert store.vacuum("s") == []  # younger than the minimum age
+    os.utime(trash_path(set_dir, old["path"]), (1, 1))
+    assert store.vacuum("s") == [f"_trash/{old['path']}"]
+    with pytest.raises(StoreError, match="missing"):
+        read_part(set_dir, old)
+
+
+def test_a_lost_commit_publishes_nothing_and_discard_removes_its_staged_files(store):
+    set_dir = store.set_dir("s")
+    first, second = BucketLog(set_dir, 0), BucketLog(set_dir, 0)
+    base = first.state()
+    mine, theirs = _part(store, "s", ["a"], "mine"), _part(store, "s", ["b"], "theirs")
+    second.commit(second.state(), add=[theirs], remove=[], info={})
+    with pytest.raises(CommitConflictError, match="bucket 0"):
+        first.commit(base, add=[mine], remove=[], info={})
+    discard(set_dir, [mine])
+    assert not staged_path(set_dir / mine["path"]).exists() and not (set_dir / mine["path"]).exists()
+    state = first.state()  # replays only what it has not seen
+    assert state.version == base.version + 1 and theirs["path"] in state.live
+
+
+def test_records_are_hash_chained_and_replay_names_the_first_edited_one(store):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    for tag in ("x", "y"):
+        log.commit(log.state(), add=[_part(store, "s", [tag], tag)], remove=[], info={"note": tag})
+    records = [json.loads((log.dir / f"{v:08d}.json").read_text()) for v in (1, 2, 3)]
+    assert [r["prev"] for r in records] == [None, records[0]["hash"], records[1]["hash"]]
+    assert all(r["hash"] == record_hash(r) for r in records)
+    edited = {**records[1], "note": "changed", "hash": None}
+    edited["hash"] = record_hash(edited)  # even a consistent rewrite breaks the chain after it
+    (log.dir / "00000002.json").write_text(json.dumps(edited))
+    with pytest.raises(StoreError, match="00000003.json: the hash chain is broken"):
+        BucketLog(set_dir, 0).state()
+
+
+def test_logs_written_before_hashes_still_replay(tmp_path):
+    set_dir = tmp_path / "legacy"
+    table = data_table(["a"], np.ones((1, 4), np.float32), ["ck"]).drop_columns(["event_timestamp"])
+    directory = bucket_dir(set_dir, "data", 0)
+    directory.mkdir(parents=True)
+    pq.write_table(table, directory / "part-old.parquet")
+    from mmfeat.hashing import sha256_file
+
+    entry = {"path": "data/bucket=00000/part-old.parquet", "kind": "data", "rows": 1, "bytes": 1,
+             "sha256": sha256_file(directory / "part-old.parquet")}
+    (set_dir / "_log" / "bucket=00000").mkdir(parents=True)
+    (set_dir / "_log" / "bucket=00000" / "00000001.json").write_text(
+        json.dumps({"version": 1, "bucket": 0, "add": [entry], "remove": []}))
+    state = BucketLog(set_dir, 0).state()
+    assert list(state.live) == [entry["path"]]
+    read = read_part(set_dir, entry)
+    assert read["event_timestamp"].null_count == 1  # added as null for parts written before it existed
+
+
+def test_old_errors_parts_read_with_null_content_key_and_fingerprint(tmp_path):
+    set_dir = tmp_path / "set"
+    rows = [ErrorRow("a", "validate", "empty", "m.jsonl", 1, ckey="k1"), ErrorRow("b", "read", "bad", "m.jsonl", 2)]
+    new = errors_table(rows, "run1", fingerprint="fp")
+    assert new["content_key"].to_pylist() == ["k1", None] and new["fingerprint"].to_pylist() == ["fp", "fp"]
+    old = new.drop_columns(["content_key", "fingerprint"])
+    entry = write_part(old, bucket_dir(set_dir, "errors", 0) / "part-old.parquet", "errors", set_dir)
+    os.rename(staged_path(set_dir / entry["path"]), set_dir / entry["path"])
+    table = read_part(set_dir, entry)
+    assert table.schema.names[-2:] == ["content_key", "fingerprint"] and table["content_key"].null_count == 2
+    assert pa.concat_tables([table, new]).num_rows == 4
+
+
+def test_vacuum_survives_files_vanishing_under_it(store, monkeypatch):
+    set_dir = store.set_dir("s")
+    gone = bucket_dir(set_dir, "data", 0) / ".part-gone.parquet.staged"
+    listing = orphans._listing
+    monkeypatch.setattr(orphans, "_listing", lambda *a: [*listing(*a), gone])  # removed after the listing
+    assert store.vacuum("s", min_age_s=0) == []
+
+
+def test_names_that_are_paths_are_refused(store, tmp_path, capsys):
+    for name in ("../x", "a/b", "..", ".hidden", "_log", "a\\b", ""):
+        with pytest.raises(StoreError, match="not a feature-set name"):
+            store.set_dir(name)
+    with pytest.raises(SystemExit) as exit_:
+        main(["repair", "--store", str(store.root), "../../B/store/x"])
+    assert exit_.value.code == 2 and "not a feature-set name" in capsys.readouterr().err
+
+
+def test_log_paths_outside_the_bucket_are_refused_at_commit(store):
+    log = BucketLog(store.set_dir("s"), 0)
+    entry = {"path": "../../x.parquet", "kind": "data", "rows": 1, "sha256": "0", "bytes": 1}
+    with pytest.raises(StoreError, match="refusing path"):
+        log.commit(log.state(), add=[entry], remove=[], info={})
+    with pytest.raises(StoreError, match="another bucket"):
+        log.commit(log.state(), add=[], remove=["data/bucket=00001/part-x.parquet"], info={})
