@@ -26,12 +26,20 @@ class InputSpec:
 
     ``source``: ``manifest`` (CSV/JSONL/Parquet), ``webdataset`` (tar shards;
     ``column`` is the member extension, the id is the sample key) or ``auto``
-    (tar shards if every input ends in .tar/.tar.gz/.tgz).
+    (tar shards if every input ends in .tar/.tar.gz/.tgz). ``encoding`` decodes
+    CSV/JSONL manifests (strictly: a bad row is an error row). ``shard_bytes``
+    is the size of one read task's piece of a large manifest.
     """
 
     column: str
     id_column: str = "id"
     source: str = "auto"
+    encoding: str = "utf-8"
+    shard_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self):
+        if not 1 <= self.shard_bytes <= 2 ** 31:
+            raise ValueError(f"shard_bytes must be in 1..{2 ** 31}, got {self.shard_bytes}")
 
 
 @dataclass(frozen=True)

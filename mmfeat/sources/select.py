@@ -2,6 +2,8 @@
 from mmfeat.errors import SpecError
 from mmfeat.sources import SOURCES
 
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # as media encoders' FileLimits.max_bytes
+
 
 def source_kind(patterns: list[str]) -> str:
     """``webdataset`` when every input is a tar shard (pattern), else ``manifest``."""
@@ -23,4 +25,10 @@ def open_source(patterns, spec, *, kind: str | None = None, id_column: str | Non
     id_column = id_column or spec.input.id_column
     if kind == "webdataset" and id_column == "id":
         id_column = "__key__"
-    return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality)
+    if kind == "manifest":
+        options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding}
+    elif kind == "webdataset":
+        options = {"max_bytes": getattr(spec.encoder.params, "max_bytes", DEFAULT_MAX_BYTES)}
+    else:
+        options = {}
+    return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality, **options)
