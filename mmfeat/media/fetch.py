@@ -7,7 +7,8 @@ job crash or a hang:
   are refused from ``fstat`` of a non-blocking open, so a FIFO cannot block;
   symlinks are followed, a symlink loop is an error;
 - a URI whose filesystem needs a package that is not installed (``http://``
-  needs ``aiohttp``) names the package to install;
+  needs ``aiohttp`` and ``requests``: ``pip install 'fsspec[http]'``) names
+  the packages to install;
 - any failure of a remote filesystem is reported with its type and message;
 - at most ``max_bytes + 1`` bytes are read.
 """
@@ -54,7 +55,7 @@ def _read_remote(uri: str, max_bytes: int) -> bytes:
             return f.read(max_bytes + 1)
     except ImportError as exc:
         raise InputError(f"cannot read {uri}: its filesystem needs a package that is not installed ({exc}); "
-                         f"pip install {'aiohttp' if uri.startswith('http') else 'the fsspec backend'}",
+                         f"pip install {repr('fsspec[http]') if uri.startswith('http') else 'the fsspec backend'}",
                          "read") from None
     except FileNotFoundError:
         raise InputError(f"file not found: {uri}", "read") from None

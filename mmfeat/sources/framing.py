@@ -29,11 +29,12 @@ def frames(f, *, start: int, end: int | None, first_line: int, quoted: bool,
     f.seek(start)
     offset, line = start, first_line
     while end is None or offset < end:
-        parts, size, quotes, newlines, chunk = [], 0, 0, 0, b""
+        parts, size, quotes, newlines, last = [], 0, 0, 0, b""
         while True:
             chunk = f.readline(_CHUNK)
             if not chunk:
                 break
+            last = chunk
             size += len(chunk)
             if quoted:
                 quotes += chunk.count(b'"')
@@ -47,7 +48,7 @@ def frames(f, *, start: int, end: int | None, first_line: int, quoted: bool,
                     break
         if size == 0:
             return
-        n_lines = newlines + (0 if chunk.endswith(b"\n") else 1)
+        n_lines = newlines + (0 if last.endswith(b"\n") else 1)
         yield Frame(offset, line, n_lines, None if parts is None else b"".join(parts), size)
         offset, line = offset + size, line + newlines
 

@@ -16,6 +16,7 @@ from mmfeat.sources.framing import MAX_RECORD_BYTES, Frame, frames
 from mmfeat.sources.shards import pack, unpack
 
 BOM = b"\xef\xbb\xbf"
+MAX_FIELD_CHARS = 131072  # the csv module's default field limit, checked per field by us
 
 
 def decode(frame: Frame, encoding: str) -> str:
@@ -109,6 +110,14 @@ class CsvFormat(LineFormat):
 
     quoted = True
 
+    def __init__(self, checker, encoding: str = "utf-8"):
+        super().__init__(checker, encoding)
+        # The csv module's own limit raises mid-parse, which cannot tell an over-long field from an
+        # unterminated quote that swallowed the file; parse with a limit above any record we keep,
+        # and check field lengths in ``row``.
+        if csv.field_size_limit() < MAX_RECORD_BYTES:
+            csv.field_size_limit(MAX_RECORD_BYTES)
+
     def header(self, f, path):
         from mmfeat.errors import MmfeatError
 
@@ -125,9 +134,6 @@ class CsvFormat(LineFormat):
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
         except csv.Error as exc:
-            if "field larger than field limit" in str(exc):
-                return [self.error(frame, path, f"a field is longer than {csv.field_size_limit()} characters "
-                                                f"(CSV field limit){self.span(frame)}")]
             if frame.n_lines == 1:
                 return [self.error(frame, path, f"bad CSV quoting: {exc}")]
             return self.recover(frame, path, header, str(exc))
@@ -140,6 +146,10 @@ class CsvFormat(LineFormat):
     def row(self, line, fields, path, header, ref):
         if len(fields) != len(header):
             reason = f"expected {len(header)} fields, got {len(fields)}"
+            return ErrorRow(locator(path, line), "read", reason, path, line)
+        longest = max(map(len, fields), default=0)
+        if longest > MAX_FIELD_CHARS:
+            reason = f"a field has {longest} characters, more than the CSV field limit {MAX_FIELD_CHARS}"
             return ErrorRow(locator(path, line), "read", reason, path, line)
         return self.checker(dict(zip(header, fields)), path, line, ref)
 

@@ -84,7 +84,7 @@ def test_http_without_its_filesystem_package_is_a_read_error():
         pytest.skip("aiohttp is installed: http:// inputs are readable here")
     except ImportError:
         pass
-    with pytest.raises(InputError, match="pip install aiohttp") as info:
+    with pytest.raises(InputError, match=r"pip install 'fsspec\[http\]'") as info:
         read_bytes("http://example.invalid/a.png", 1000)
     assert info.value.stage == "read"
 
