@@ -6,6 +6,7 @@ is open: it ends at the first newline where the record holds an even number of
 C-speed counts, so a file split into many shards frames exactly the records one
 shard would, with exact line numbers. Lines end in ``\\n`` (``\\r\\n`` is fine).
 """
+import io
 from typing import Iterator, NamedTuple
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -26,7 +27,7 @@ class Frame(NamedTuple):
 def frames(f, *, start: int, end: int | None, first_line: int, quoted: bool,
            max_bytes: int = MAX_RECORD_BYTES) -> Iterator[Frame]:
     """Frames of the records starting in ``[start, end)`` of binary file ``f``."""
-    f.seek(start)
+    seek(f, start)
     offset, line = start, first_line
     while end is None or offset < end:
         parts, size, quotes, newlines, last = [], 0, 0, 0, b""
@@ -51,6 +52,22 @@ def frames(f, *, start: int, end: int | None, first_line: int, quoted: bool,
         n_lines = newlines + (0 if last.endswith(b"\n") else 1)
         yield Frame(offset, line, n_lines, None if parts is None else b"".join(parts), size)
         offset, line = offset + size, line + newlines
+
+
+def seek(f, offset: int) -> None:
+    """``f.seek(offset)``; streams that cannot seek (zstd) are read forward to ``offset`` instead."""
+    try:
+        f.seek(offset)
+        return
+    except (io.UnsupportedOperation, OSError):
+        position = f.tell()
+    if offset < position:
+        raise io.UnsupportedOperation(f"cannot seek back from byte {position} to {offset} in this stream")
+    while position < offset:
+        chunk = f.read(min(_BLOCK, offset - position))
+        if not chunk:
+            return
+        position += len(chunk)
 
 
 def split_points(f, *, target: int, quoted: bool) -> list[tuple[int, int]]:

@@ -39,17 +39,15 @@ class LineFormat:
         """Whatever ``parse`` needs from the start of the file (CSV: the column names)."""
         return None
 
-    def read(self, f, shard):
-        """Every item of ``shard``: Records with refs, ErrorRows for bad records."""
-        header = self.header(f, shard.path)
+    def read(self, f, shard, header=None):
+        """Every item of ``shard``: Records with refs, ErrorRows for bad records. ``header``: see ``header``."""
         for frame in frames(f, start=shard.start, end=shard.end, first_line=shard.first_line, quoted=self.quoted):
             if frame.offset == 0 and self.quoted:
                 continue  # the CSV header
             yield from self.items(frame, shard, header)
 
-    def fetch(self, f, shard, refs):
-        """Exactly one item per ref, re-read with one seek each."""
-        header = self.header(f, shard.path)
+    def fetch(self, f, shard, refs, header=None):
+        """Exactly one item per ref, re-read with one seek each (forward only: refs ascend)."""
         for ref in refs:
             offset, line = unpack(ref)
             frame = next(frames(f, start=shard.start + offset, end=None, first_line=shard.first_line + line,

@@ -9,6 +9,8 @@ has to fit in memory. For image and audio feature sets the column holds file
 references: absolute paths and URIs are used as they are, relative paths are
 resolved against the manifest's own directory.
 """
+import contextlib
+import io
 from typing import Iterator
 
 import fsspec
@@ -20,7 +22,7 @@ from mmfeat.sources.base import Source
 from mmfeat.sources.framing import split_points
 from mmfeat.sources.line_formats import CsvFormat, JsonlFormat
 from mmfeat.sources.parquet_format import ParquetFormat, open_parquet, row_group_shards
-from mmfeat.sources.rows import RowChecker, resolve_reference  # noqa: F401  (re-exported)
+from mmfeat.sources.rows import RowChecker
 from mmfeat.sources.shards import DEFAULT_SHARD_BYTES, FileShard, check_shard_bytes
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -57,8 +59,16 @@ def check_encoding(encoding: str) -> str:
     return encoding
 
 
+@contextlib.contextmanager
 def _open(path: str):
-    return fsspec.open(path, "rb", compression=compression_of(path))
+    """The manifest as a binary stream with ``readline``, decompressed when its name says so."""
+    compression = compression_of(path)
+    if compression and compression not in fsspec.available_compressions():
+        raise MmfeatError(f"{path}: reading {compression} needs a package: "
+                          f"pip install {'zstandard' if compression == 'zstd' else compression}")
+    with fsspec.open(path, "rb", compression=compression) as f:
+        # zstandard's reader has no readline: buffer it (it then reads forward only).
+        yield io.BufferedReader(f) if compression == "zstd" else f
 
 
 @SOURCES.register("manifest")
@@ -107,14 +117,18 @@ class ManifestSource(Source):
     def _line_format(self, fmt: str):
         return (CsvFormat if fmt == "csv" else JsonlFormat)(self.checker, self.encoding)
 
+    @staticmethod
+    def _header(lines, path: str):
+        with _open(path) as f:
+            return lines.header(f, path)
+
     def _check_columns(self, path: str) -> None:
         """Fail the job up front if a CSV header or Parquet schema lacks a needed column."""
         fmt = format_of(path)
         if fmt == "jsonl":
             return  # JSON rows carry their own keys; a missing one is a row error.
         if fmt == "csv":
-            with _open(path) as f:
-                names = self._line_format(fmt).header(f, path) or []
+            names = self._header(self._line_format(fmt), path) or []
         else:
             names = open_parquet(path).schema_arrow.names
         for name in (self.id_column, self.column):
@@ -130,8 +144,10 @@ class ManifestSource(Source):
         if fmt == "parquet":
             yield from ParquetFormat(self.checker).read(shard)
             return
+        lines = self._line_format(fmt)
+        header = self._header(lines, shard.path)
         with _open(shard.path) as f:
-            yield from self._line_format(fmt).read(f, shard)
+            yield from lines.read(f, shard, header)
 
     def fetch(self, shard, refs) -> Iterator[Record | ErrorRow]:
         shard = shard if isinstance(shard, FileShard) else FileShard(shard)
@@ -139,5 +155,7 @@ class ManifestSource(Source):
         if fmt == "parquet":
             yield from ParquetFormat(self.checker).fetch(shard, refs)
             return
+        lines = self._line_format(fmt)
+        header = self._header(lines, shard.path)
         with _open(shard.path) as f:
-            yield from self._line_format(fmt).fetch(f, shard, refs)
+            yield from lines.fetch(f, shard, refs, header)

@@ -92,7 +92,10 @@ def test_compressed_manifests_read_like_plain_ones(tmp_path):
     body = jsonl_body()
     (tmp_path / "m.jsonl").write_bytes(body)
     _, plain = read(ManifestSource(str(tmp_path / "m.jsonl"), column="text"))
-    for suffix, compress in ((".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)):
+    import zstandard
+
+    for suffix, compress in ((".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress),
+                             (".zst", zstandard.ZstdCompressor().compress)):
         path = tmp_path / f"c.jsonl{suffix}"
         path.write_bytes(compress(body))
         source = ManifestSource(str(path), column="text", shard_bytes=100)
