@@ -137,3 +137,33 @@ def test_parquet_wrong_column_types_are_row_errors(tmp_path):
     assert kinds(rows) == [("ErrorRow", 1), ("ErrorRow", 2)] and "string or integer" in rows[0].reason
     pd.DataFrame({"id": ["a"], "text": [7]}).to_parquet(tmp_path / "n.parquet")
     assert read_all(tmp_path / "n.parquet")[0].value == 7  # the encoder's validate refuses it
+
+
+def test_record_over_the_cap_and_deep_json_are_error_rows(tmp_path):
+    from mmfeat.sources.framing import MAX_RECORD_BYTES
+
+    (tmp_path / "m.csv").write_bytes(b'id,text\na,"' + (b"x" * 1023 + b"\n") * (MAX_RECORD_BYTES // 1024 + 10))
+    rows = read_all(tmp_path / "m.csv")
+    assert kinds(rows) == [("ErrorRow", 2)] and "larger than" in rows[0].reason
+    (tmp_path / "m.jsonl").write_text("[" * 100_000 + "\n" + '{"id": "b", "text": "ok"}\n')
+    rows = read_all(tmp_path / "m.jsonl")
+    assert kinds(rows) == [("ErrorRow", 1), ("Record", 2)] and "nested too deeply" in rows[0].reason
+
+
+def test_a_corrupt_parquet_row_group_is_an_error_row_and_the_others_are_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [f"text {i} " + "y" * (i % 50) for i in range(300)]
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(300)], "text": texts}), tmp_path / "m.parquet",
+                   row_group_size=100, compression="snappy", use_dictionary=False)
+    meta = pq.ParquetFile(tmp_path / "m.parquet").metadata
+    column = meta.row_group(1).column(1)
+    data = bytearray((tmp_path / "m.parquet").read_bytes())
+    middle = column.data_page_offset + column.total_compressed_size // 2
+    data[middle:middle + 64] = bytes(64)
+    (tmp_path / "m.parquet").write_bytes(bytes(data))
+    rows = read_all(tmp_path / "m.parquet")
+    errors = [r for r in rows if isinstance(r, ErrorRow)]
+    assert len(errors) == 1 and "row group 1" in errors[0].reason and errors[0].line == 101
+    assert [r.line for r in rows if isinstance(r, Record)] == list(range(1, 101)) + list(range(201, 301))
