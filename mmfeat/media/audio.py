@@ -29,6 +29,7 @@ DEFAULT_MIN_SAMPLE_RATE = 1000
 DEFAULT_MAX_SAMPLE_RATE = 384000
 MAX_CHANNELS = 32
 MAX_RATIO_TERM = 1000
+_UNCOMPRESSED = ("WAV", "WAVEX", "RF64", "W64", "AIFF", "AU", "RAW", "CAF")
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
 
 
@@ -46,7 +47,7 @@ def _check_header(info, size: int, *, max_seconds, min_seconds, min_rate, max_ra
         raise InputError(f"audio is {seconds:.1f} s long, more than max_seconds={max_seconds}")
     if seconds < min_seconds:
         raise InputError(f"audio is {seconds * 1000:.2f} ms long, less than min_seconds={min_seconds}")
-    width = _PCM_BYTES.get(info.subtype)
+    width = _PCM_BYTES.get(info.subtype) if info.format in _UNCOMPRESSED else None  # FLAC says PCM_16 too
     if width and info.frames * info.channels * width > size:
         raise InputError(f"header declares {info.frames} frames, more than the file's {size} bytes can hold")
 
