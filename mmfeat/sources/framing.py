@@ -30,28 +30,38 @@ def frames(f, *, start: int, end: int | None, first_line: int, quoted: bool,
     seek(f, start)
     offset, line = start, first_line
     while end is None or offset < end:
-        parts, size, quotes, newlines, last = [], 0, 0, 0, b""
-        while True:
-            chunk = f.readline(_CHUNK)
-            if not chunk:
-                break
-            last = chunk
-            size += len(chunk)
-            if quoted:
-                quotes += chunk.count(b'"')
-            if parts is not None and size <= max_bytes:
-                parts.append(chunk)
-            else:
-                parts = None  # too big to keep: framed on, reported by its size
-            if chunk.endswith(b"\n"):
-                newlines += 1
-                if not quoted or quotes % 2 == 0:
-                    break
-        if size == 0:
+        chunk = f.readline(_CHUNK)
+        if not chunk:
             return
-        n_lines = newlines + (0 if last.endswith(b"\n") else 1)
-        yield Frame(offset, line, n_lines, None if parts is None else b"".join(parts), size)
-        offset, line = offset + size, line + newlines
+        if chunk[-1:] == b"\n" and not (quoted and chunk.count(b'"') & 1):
+            yield Frame(offset, line, 1, chunk, len(chunk))  # the common case: a whole one-line record
+            offset, line = offset + len(chunk), line + 1
+            continue
+        frame, newlines = _rest_of_record(f, chunk, offset, line, quoted, max_bytes)
+        yield frame
+        offset, line = offset + frame.size, line + newlines
+
+
+def _rest_of_record(f, chunk: bytes, offset: int, line: int, quoted: bool, max_bytes: int):
+    """``(frame, newlines)`` of a record whose first read was ``chunk``: read on until a newline ends it
+    (with an even quote count for CSV) or the file ends. Bytes past ``max_bytes`` are not kept."""
+    parts, size, quotes, newlines, last = [], 0, 0, 0, b""
+    while chunk:
+        last = chunk
+        size += len(chunk)
+        if quoted:
+            quotes += chunk.count(b'"')
+        if parts is not None and size <= max_bytes:
+            parts.append(chunk)
+        else:
+            parts = None  # too big to keep: framed on, reported by its size
+        if chunk.endswith(b"\n"):
+            newlines += 1
+            if not quoted or quotes % 2 == 0:
+                break
+        chunk = f.readline(_CHUNK)
+    n_lines = newlines + (0 if last.endswith(b"\n") else 1)
+    return Frame(offset, line, n_lines, None if parts is None else b"".join(parts), size), newlines
 
 
 def seek(f, offset: int) -> None:

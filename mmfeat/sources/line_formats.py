@@ -129,8 +129,8 @@ class CsvFormat(LineFormat):
                               f"or set input.encoding") from None
 
     def parse(self, frame, text, path, header, ref):
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        try:  # one string: a newline outside quotes is a csv.Error, so a record is never split in two
+            rows = list(csv.reader([text], strict=True))
         except csv.Error as exc:
             if frame.n_lines == 1:
                 return [self.error(frame, path, f"bad CSV quoting: {exc}")]
@@ -139,13 +139,13 @@ class CsvFormat(LineFormat):
             if frame.n_lines > 1:
                 return self.recover(frame, path, header, f"record holds {len(rows)} rows")
             return [self.error(frame, path, f"record holds {len(rows)} rows (a bare carriage return?)")]
-        return [self.row(frame.line, rows[0], path, header, ref)]
+        return [self.row(frame.line, rows[0], path, header, ref, len(text))]
 
-    def row(self, line, fields, path, header, ref):
+    def row(self, line, fields, path, header, ref, n_chars=None):
         if len(fields) != len(header):
             reason = f"expected {len(header)} fields, got {len(fields)}"
             return ErrorRow(locator(path, line), "read", reason, path, line)
-        longest = max(map(len, fields), default=0)
+        longest = max(map(len, fields), default=0) if n_chars is None or n_chars > MAX_FIELD_CHARS else 0
         if longest > MAX_FIELD_CHARS:
             reason = f"a field has {longest} characters, more than the CSV field limit {MAX_FIELD_CHARS}"
             return ErrorRow(locator(path, line), "read", reason, path, line)

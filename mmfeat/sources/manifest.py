@@ -66,6 +66,10 @@ def _open(path: str):
     if compression and compression not in fsspec.available_compressions():
         raise MmfeatError(f"{path}: reading {compression} needs a package: "
                           f"pip install {'zstandard' if compression == 'zstd' else compression}")
+    if "://" not in path and not compression:
+        with open(path, "rb") as f:  # fsspec's local wrapper costs a call per readline
+            yield f
+        return
     with fsspec.open(path, "rb", compression=compression) as f:
         # zstandard's reader has no readline: buffer it (it then reads forward only).
         yield io.BufferedReader(f) if compression == "zstd" else f

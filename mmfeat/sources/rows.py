@@ -19,10 +19,14 @@ from mmfeat.records import ErrorRow, Record, locator
 MAX_ID_CHARS = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_BAD_ID_CHAR = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def id_problem(id_) -> str | None:
     """Why ``id_`` cannot identify a row, or None. ``id_`` is a str or an int."""
+    if type(id_) is str and id_ and len(id_) <= MAX_ID_CHARS and not _BAD_ID_CHAR.search(id_) \
+            and not id_[0].isspace() | id_[-1].isspace():
+        return None  # the common case, in one regex search
     if id_ is None or (isinstance(id_, str) and not id_.strip()):
         return "id is missing or blank"
     if isinstance(id_, bool) or not isinstance(id_, (str, int)):
