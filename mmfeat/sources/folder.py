@@ -25,7 +25,7 @@ from mmfeat.errors import MmfeatError
 from mmfeat.records import ErrorRow, Record
 from mmfeat.sources import SOURCES
 from mmfeat.sources.base import Source
-from mmfeat.sources.rows import id_problem
+from mmfeat.sources.rows import encodable, id_problem
 
 FILES_PER_SHARD = 1000
 ID_STYLES = ("__key__", "__path__", "__stem__")
@@ -104,7 +104,7 @@ class FolderSource(Source):
         id_ = file_id(relative, self.id_style)
         problem = id_problem(id_)
         if problem:
-            return ErrorRow(path, "read", f"file name gives a bad id: {problem}", path, 1)
+            return ErrorRow(encodable(path), "read", f"file name gives a bad id: {problem}", encodable(path), 1)
         return Record(id_, path, path, 1, index)
 
     def read_shard(self, shard: FolderShard) -> Iterator[Record | ErrorRow]:

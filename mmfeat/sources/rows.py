@@ -42,6 +42,12 @@ def id_problem(id_) -> str | None:
     return None
 
 
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes in file or member names) as ``\\udcff`` escapes,
+    so it can be hashed into a bucket and written to Parquet as an error row's id or source."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if _SURROGATE.search(text) else text
+
+
 def value_problem(value) -> str | None:
     """Why a value can never be encoded whatever the encoder (a lone surrogate), or None."""
     if isinstance(value, str) and _SURROGATE.search(value):

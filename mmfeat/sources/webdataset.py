@@ -30,7 +30,7 @@ from mmfeat.errors import MmfeatError
 from mmfeat.records import ErrorRow, Record
 from mmfeat.sources import SOURCES
 from mmfeat.sources.base import Source
-from mmfeat.sources.rows import id_problem
+from mmfeat.sources.rows import encodable, id_problem
 from mmfeat.sources.tar_walk import TarDamage, TarWalker
 
 PICKLE_EXTENSIONS = {"pyd", "pickle", "pkl"}
@@ -125,18 +125,9 @@ class WebDatasetSource(Source):
                 name = member.name
                 if member.kind == "dir":
                     continue
-                if member.kind != "file":
-                    what = "symlink" if member.kind == "symlink" else "hardlink" if member.kind == "hardlink" else \
-                        "special file (device or FIFO)"
-                    target = f" -> {member.linkname!r}" if member.linkname else ""
-                    if wanted is None:
-                        yield ErrorRow(f"{shard}:{name}", "read", f"{what} member {name!r}{target} is not followed",
-                                       shard, count[0] + 1)
-                    continue
-                if unsafe_name(name):  # not part of any sample: identified by the shard and the member name
-                    if wanted is None:
-                        yield ErrorRow(f"{shard}:{name}", "read", f"unsafe member name {name!r} (absolute or '..')",
-                                       shard, count[0] + 1)
+                if member.kind != "file" or unsafe_name(name):
+                    if wanted is None:  # not part of any sample: identified by the shard and the member name
+                        yield self._refused(member, shard, count[0] + 1)
                     continue
                 base = name.rsplit("/", 1)[-1]
                 if base.startswith("__") or not (match := _KEY.match(name)):
@@ -161,6 +152,18 @@ class WebDatasetSource(Source):
         if sample is not None:
             count[0] += 1
             yield from self._emit(sample, shard, count[0], seekable, wanted)
+
+    @staticmethod
+    def _refused(member, shard, line):
+        """The error row of a member that is never read: a link, a special file or an unsafe name."""
+        name = member.name
+        if member.kind == "file":
+            reason = f"unsafe member name {name!r} (absolute or '..')"
+        else:
+            what = {"symlink": "symlink", "hardlink": "hardlink"}.get(member.kind, "special file (device or FIFO)")
+            target = f" -> {member.linkname!r}" if member.linkname else ""
+            reason = f"{what} member {name!r}{target} is not followed"
+        return ErrorRow(encodable(f"{shard}:{name}"), "read", reason, shard, line)
 
     def _emit(self, sample, shard, index, seekable, wanted):
         item = self._record(sample, shard, index, seekable)

@@ -124,3 +124,18 @@ def test_fetch_by_ref_round_trips_and_gzip_refs_are_none(tmp_path):
     assert list(source.fetch(str(path), [r.ref for r in picked])) == picked
     (tmp_path / "s.tar.gz").write_bytes(gzip.compress(path.read_bytes()))
     assert all(r.ref is None for r in source.read_shard(str(tmp_path / "s.tar.gz")))
+
+
+def test_undecodable_member_names_give_encodable_error_ids(tmp_path):
+    with tarfile.open(tmp_path / "names.tar", "w", encoding="utf-8", errors="surrogateescape") as tar:
+        for name, kind in (("bad\udcff.txt", tarfile.REGTYPE), ("link\udcff.txt", tarfile.SYMTYPE),
+                           ("ok.txt", tarfile.REGTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type, info.size = kind, 2 if kind == tarfile.REGTYPE else 0
+            info.linkname = "x" if kind == tarfile.SYMTYPE else ""
+            tar.addfile(info, io.BytesIO(b"hi") if kind == tarfile.REGTYPE else None)
+    got = rows(tmp_path / "names.tar")
+    assert sorted(type(r).__name__ for r in got) == ["ErrorRow", "ErrorRow", "Record"]
+    for row in got:
+        row.id.encode("utf-8")
+        getattr(row, "reason", "").encode("utf-8")

@@ -84,3 +84,15 @@ def test_extract_a_folder_from_the_cli(tmp_path, photos):
                           "--input", str(photos / "**" / "*.jpg")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["n_ok"] == 3
+
+
+def test_undecodable_file_names_are_error_rows_with_encodable_ids(tmp_path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    write_image(root / "fine.png", 0)
+    (root / os.fsdecode(b"caf\xe9.png")).write_bytes((root / "fine.png").read_bytes())
+    got = rows(FolderSource(str(root), column="image"))
+    assert sorted(type(r).__name__ for r in got) == ["ErrorRow", "Record"]
+    bad = next(r for r in got if not isinstance(r, Record))
+    bad.id.encode("utf-8") and bad.source.encode("utf-8")
+    assert "surrogate" in bad.reason
