@@ -213,13 +213,15 @@ def parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--store", required=True, help="store root directory (created if missing)")
     e.add_argument("--input", required=True, action="append",
-                   help="manifest (.csv, .jsonl, .parquet) or WebDataset tar shards (.tar, .tar.gz, brace "
-                        "patterns like data-{000..009}.tar); file, glob or URI; repeatable")
+                   help="manifest (.csv, .jsonl, .parquet, optionally .gz/.bz2/.xz/.zst), WebDataset tar shards "
+                        "(.tar, .tar.gz, brace patterns like data-{000..009}.tar), or for media a directory or "
+                        "a glob of files ('photos/**/*.jpg'); file, glob or URI; repeatable")
     e.add_argument("--feature", required=True, help="feature definition YAML, e.g. features/text_minilm.yaml")
     e.add_argument("--id-column", help="manifest id column (default: the YAML's input.id_column)")
-    e.add_argument("--source", choices=["auto", "manifest", "webdataset"],
+    e.add_argument("--source", choices=["auto", "manifest", "webdataset", "folder"],
                    help="how to read --input (default: the YAML's input.source, normally auto: "
-                        "tar shards are WebDataset, anything else a manifest)")
+                        "tar shards are WebDataset, directories and globs of media files a folder, "
+                        "anything else a manifest)")
     e.add_argument("--buckets", type=int, help="bucket count when creating a new store (default 16)")
     e.add_argument("--max-error-rate", type=float,
                    help="exit 3 if more than this fraction of rows fail (default: none, but a run in which "

@@ -63,16 +63,59 @@ def build(cls, mapping, where: str):
         raise SpecError(f"{where}: {exc}") from exc
 
 
+MAX_YAML_BYTES = 1024 * 1024
+MAX_YAML_NODES = 100_000  # counted with aliases expanded: a nested alias bomb stops here, quickly
+MAX_YAML_DEPTH = 64
+
+
+def _check_size(node, where: str) -> None:
+    """Refuse a YAML graph that expands (aliases followed) to too many nodes or nests too deeply."""
+    count, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise SpecError(f"{where}: YAML expands to more than {MAX_YAML_NODES} values (an alias bomb?)")
+        if depth > MAX_YAML_DEPTH:
+            raise SpecError(f"{where}: YAML nests deeper than {MAX_YAML_DEPTH} levels")
+        if isinstance(current.value, list):
+            for item in current.value:
+                children = item if isinstance(item, tuple) else (item,)
+                stack.extend((child, depth + 1) for child in children)
+
+
 def read_yaml(path, what: str):
-    """Parse the YAML file ``path``; a missing file or bad YAML is a ``SpecError`` naming it and ``what`` it is."""
+    """Parse the YAML file ``path`` safely; a missing, oversized, unsafe or bad file is a ``SpecError``.
+
+    Only plain YAML types load (``safe_load``: ``!!python/...`` tags are refused).
+    The file may hold at most ``MAX_YAML_BYTES``, and its value graph, with every
+    alias expanded, at most ``MAX_YAML_NODES`` values nested ``MAX_YAML_DEPTH``
+    deep, so a few hundred bytes of nested aliases cannot expand into gigabytes.
+    """
     from pathlib import Path
 
     import yaml
 
     path = Path(path)
     try:
-        return yaml.safe_load(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if len(data) > MAX_YAML_BYTES:
+        raise SpecError(f"{path}: {what} is {len(data)} bytes, more than {MAX_YAML_BYTES}")
+    loader = yaml.SafeLoader(data)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, str(path))
+        return loader.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        raise SpecError(f"{path}: refused YAML (only plain mappings, lists, strings and numbers are "
+                        f"allowed): {exc}") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()

@@ -17,6 +17,7 @@ from mmfeat.dataclass_loader import build, read_yaml
 from mmfeat.errors import SpecError
 
 FINGERPRINT_FORMAT = 1
+MAX_DESCRIPTION_CHARS = 4096
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -26,12 +27,20 @@ class InputSpec:
 
     ``source``: ``manifest`` (CSV/JSONL/Parquet), ``webdataset`` (tar shards;
     ``column`` is the member extension, the id is the sample key) or ``auto``
-    (tar shards if every input ends in .tar/.tar.gz/.tgz).
+    (tar shards if every input ends in .tar/.tar.gz/.tgz). ``encoding`` decodes
+    CSV/JSONL manifests (strictly: a bad row is an error row). ``shard_bytes``
+    is the size of one read task's piece of a large manifest.
     """
 
     column: str
     id_column: str = "id"
     source: str = "auto"
+    encoding: str = "utf-8"
+    shard_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self):
+        if not 1 <= self.shard_bytes <= 2 ** 31:
+            raise ValueError(f"shard_bytes must be in 1..{2 ** 31}, got {self.shard_bytes}")
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,12 @@ class FeatureSpec:
     origin: str = field(default="<dict>", compare=False)
 
     @classmethod
-    def from_dict(cls, raw: dict, origin: str = "<dict>") -> "FeatureSpec":
-        """Validate a parsed YAML mapping; every error names ``origin`` and the field."""
+    def from_dict(cls, raw: dict, origin: str = "<dict>", base_dir=None) -> "FeatureSpec":
+        """Validate a parsed YAML mapping; every error names ``origin`` and the field.
+
+        ``base_dir`` (the YAML file's directory) anchors a relative ``encoder.model``
+        path, so a spec means the same thing whatever the current directory.
+        """
         from mmfeat.encoders import ENCODERS
 
         if not isinstance(raw, dict):
@@ -97,6 +110,13 @@ class FeatureSpec:
         if not isinstance(enc_raw, dict) or "kind" not in enc_raw:
             raise SpecError(f"{origin}: encoder.kind is missing (known kinds: {', '.join(ENCODERS.names())})")
         kind = enc_raw.pop("kind")
+        if base_dir is not None and isinstance(enc_raw.get("model"), str):
+            enc_raw["model"] = model_relative_to(enc_raw["model"], base_dir, origin)
+        description = raw.get("description", "")
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_CHARS:
+            raise SpecError(f"{origin}: description must be a string of at most {MAX_DESCRIPTION_CHARS} "
+                            f"characters, got {type(description).__name__}"
+                            f"{f' of {len(description)}' if isinstance(description, str) else ''}")
         try:
             encoder_cls = ENCODERS.get(kind)
         except KeyError as exc:
@@ -112,7 +132,7 @@ class FeatureSpec:
             input=build(InputSpec, raw["input"], f"{origin}: input"),
             encoder=EncoderSpec(kind, build(encoder_cls.Params, enc_raw, f"{origin}: encoder")),
             batching=build(BatchingSpec, raw.get("batching"), f"{origin}: batching"),
-            description=str(raw.get("description", "")),
+            description=description,
             origin=origin,
         )
 
@@ -169,6 +189,26 @@ class FeatureSpec:
         return hashlib.sha256(blob).hexdigest()
 
 
+def model_relative_to(model: str, base_dir, origin: str) -> str:
+    """``encoder.model`` from a YAML in ``base_dir``: ``./x``, ``../x`` and ``~/x`` are paths, and so is any
+    relative name that exists under ``base_dir``; they become absolute. Anything else (``package:``, a hub
+    id such as ``org/name``, an absolute path) is kept as written."""
+    from pathlib import Path
+
+    if model.startswith("package:") or "://" in model or Path(model).is_absolute():
+        return model
+    if model.startswith("~"):
+        return str(Path(model).expanduser())
+    candidate = Path(base_dir) / model
+    if model.startswith(("./", "../", ".\\", "..\\")) and not candidate.exists():
+        raise SpecError(f"{origin}: encoder.model: {model!r} does not exist (relative paths are resolved "
+                        f"against the YAML file's directory, {base_dir})")
+    return str(candidate.resolve()) if candidate.exists() else model
+
+
 def load_spec(path) -> FeatureSpec:
     """Read and validate a feature YAML. Errors name the file and the field."""
-    return FeatureSpec.from_dict(read_yaml(path, "feature definition"), origin=str(path))
+    from pathlib import Path
+
+    return FeatureSpec.from_dict(read_yaml(path, "feature definition"), origin=str(path),
+                                 base_dir=Path(path).parent)

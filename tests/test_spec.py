@@ -65,3 +65,81 @@ def test_fingerprints_of_shipped_specs_are_stable():
     chunked = FeatureSpec.from_dict({**spec.to_dict(), "encoder": {**spec.to_dict()["encoder"], "overflow": "chunk",
                                                                    "keep_chunks": True}})
     assert chunked.fingerprint({"weights_sha256": "w"}) != spec.fingerprint({"weights_sha256": "w"})
+
+
+HEAD = "name: t\nmodality: text\ninput: {column: text}\nencoder: {kind: hf-text, model: m}\n"
+
+
+def alias_bomb(levels: int = 9) -> str:
+    text, prev = 'description:\n  a: &a ["x","x","x","x","x","x","x","x","x"]\n', "a"
+    for name in "bcdefghijk"[:levels - 1]:
+        text += f"  {name}: &{name} [{', '.join(['*' + prev] * 9)}]\n"
+        prev = name
+    return HEAD + text
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb())
+    assert path.stat().st_size < 1000
+    with pytest.raises(SpecError, match="bomb.yaml: YAML expands to more than"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("body,fragment", [
+    (HEAD + "description: !!python/object/apply:os.system ['true']\n", "refused YAML"),
+    (HEAD + "description: [a, b]\n", "description must be a string"),
+    (HEAD + "description: " + "x" * 5000 + "\n", "description must be a string of at most 4096"),
+    (HEAD + "batching: {max_cost: many}\n", "batching.max_cost: expected int"),
+    (HEAD + "input: {column: text, colour: red}\n", "input: unknown field(s) colour"),
+    (HEAD + "input: {column: text, shard_bytes: 0}\n", "shard_bytes must be in"),
+    ("- " * 100 + "x\n", "nests deeper than"),
+])
+def test_hostile_yaml_is_a_spec_error_naming_the_file(tmp_path, body, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(body)
+    with pytest.raises(SpecError, match="bad.yaml") as err:
+        load_spec(path)
+    assert fragment in str(err.value)
+
+
+def test_package_models_import_only_model_packages(tmp_path, monkeypatch):
+    (tmp_path / "sneaky.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'w').close()\n"
+                                        "def get_model_path(): return '/'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = FeatureSpec.from_dict({**BASE, "encoder": {"kind": "hf-text", "model": "package:sneaky"}})
+    with pytest.raises(SpecError, match="'package:sneaky' is not a model package"):
+        spec.identity()
+    assert not (tmp_path / "imported").exists()
+
+
+def test_package_models_declared_by_entry_point_are_loaded(tmp_path, monkeypatch, tiny_bert):
+    (tmp_path / "my_weights.py").write_text(f"def get_model_path(): return {str(tiny_bert)!r}\n")
+    info = tmp_path / "my_weights-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-weights\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[mmfeat.models]\nmy_weights = my_weights:get_model_path\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = FeatureSpec.from_dict({**BASE, "encoder": {"kind": "hf-text", "model": "package:my_weights"}})
+    direct = FeatureSpec.from_dict({**BASE, "encoder": {"kind": "hf-text", "model": str(tiny_bert)}})
+    assert spec.identity() == direct.identity()
+
+
+def test_relative_model_path_resolves_against_the_yaml_not_the_cwd(tmp_path, monkeypatch, tiny_bert):
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(tiny_bert, project / "models" / "bert")
+    (project / "features").mkdir()
+    for name, ref in (("a.yaml", "../models/bert"), ("b.yaml", "./../models/bert")):
+        (project / "features" / name).write_text(HEAD.replace("model: m", f"model: {ref}"))
+    (project / "c.yaml").write_text(HEAD.replace("model: m", "model: models/bert"))
+    (project / "d.yaml").write_text(HEAD.replace("model: m", "model: ./missing"))
+    monkeypatch.chdir(tmp_path)
+    want = str((project / "models" / "bert").resolve())
+    for path in (project / "features" / "a.yaml", project / "features" / "b.yaml", project / "c.yaml"):
+        assert load_spec(path).encoder.params.model == want
+    with pytest.raises(SpecError, match="d.yaml: encoder.model: './missing' does not exist"):
+        load_spec(project / "d.yaml")
+    hub = load_spec(write_spec(tmp_path / "e.yaml", "org/name")).encoder.params.model
+    assert hub == "org/name"

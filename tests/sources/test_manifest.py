@@ -25,10 +25,10 @@ def test_jsonl_bad_lines_keep_line_numbers_and_the_rest_is_read(tmp_path):
     path = tmp_path / "m.jsonl"
     path.write_text('{"id": 1, "text": "a"}\n\n{broken\n[1, 2]\n{"id": 2.5, "text": "x"}\n{"id": "z", "text": "b"}\n')
     rows = read_all(path)
-    assert rows[0] == Record("1", "a", str(path), 1)
+    assert rows[0][:4] == ("1", "a", str(path), 1)
     assert [(r.line, r.reason.split(":")[0]) for r in rows[1:4]] == [
         (3, "bad JSON"), (4, "expected a JSON object, got list"), (5, "id must be a string or integer, got 2.5")]
-    assert rows[4] == Record("z", "b", str(path), 6)
+    assert rows[4][:4] == ("z", "b", str(path), 6)
 
 
 def test_parquet_nulls_become_error_rows(tmp_path):
@@ -37,7 +37,7 @@ def test_parquet_nulls_become_error_rows(tmp_path):
     pd.DataFrame({"id": ["a", None, "c"], "text": ["x", "y", None]}).to_parquet(tmp_path / "m.parquet")
     rows = read_all(tmp_path / "m.parquet")
     assert isinstance(rows[0], Record) and isinstance(rows[1], ErrorRow) and rows[1].line == 2
-    assert rows[2] == Record("c", None, str(tmp_path / "m.parquet"), 3)  # null text is the encoder's call
+    assert rows[2][:4] == ("c", None, str(tmp_path / "m.parquet"), 3)  # null text is the encoder's call
 
 
 def test_missing_column_fails_the_job_naming_file_and_column(tmp_path):
