@@ -98,14 +98,13 @@ class FeatureSpec:
             raise SpecError(f"{origin}: encoder.kind is missing (known kinds: {', '.join(ENCODERS.names())})")
         kind = enc_raw.pop("kind")
         try:
-            encoder_cls = ENCODERS.get(kind)
+            encoder_cls = _encoder_for(kind, raw["modality"])
         except KeyError as exc:
             raise SpecError(f"{origin}: encoder.kind: {exc.args[0]}") from None
         if raw["modality"] != encoder_cls.modality:
-            raise SpecError(
-                f"{origin}: modality {raw['modality']!r} does not match encoder {kind!r}, "
-                f"which encodes {encoder_cls.modality!r}"
-            )
+            encodes = " or ".join(repr(m) for m in getattr(encoder_cls, "towers", None) or [encoder_cls.modality])
+            raise SpecError(f"{origin}: modality {raw['modality']!r} does not match encoder {kind!r}, "
+                            f"which encodes {encodes}")
         return cls(
             name=name,
             modality=raw["modality"],
@@ -117,10 +116,8 @@ class FeatureSpec:
         )
 
     def encoder_class(self):
-        """The registered encoder class named by ``encoder.kind``."""
-        from mmfeat.encoders import ENCODERS
-
-        return ENCODERS.get(self.encoder.kind)
+        """The registered encoder class named by ``encoder.kind`` (for this modality, if it has towers)."""
+        return _encoder_for(self.encoder.kind, self.modality)
 
     def create_encoder(self):
         """A new, not yet loaded, encoder instance for this spec."""
@@ -167,6 +164,15 @@ class FeatureSpec:
         }
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+def _encoder_for(kind: str, modality: str) -> type:
+    """The encoder class of ``kind``; a kind with one encoder per modality (``towers``, as ``hf-clip``
+    has for text and images) gives the one for ``modality``."""
+    from mmfeat.encoders import ENCODERS
+
+    cls = ENCODERS.get(kind)
+    return getattr(cls, "towers", None) and cls.towers.get(modality) or cls
 
 
 def load_spec(path) -> FeatureSpec:
