@@ -12,6 +12,7 @@ import logging
 import sys
 
 from mmfeat.errors import MmfeatError
+from mmfeat.plugins import load_plugins
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE = 0, 1, 2, 3
 
@@ -25,6 +26,9 @@ identical texts are encoded once, and a killed run resumes where its committed b
 Exit codes: 0 ok, 1 job failed, 2 usage, 3 error rate above --max-error-rate.
 """
 
+
+PLUGIN_HELP = ("import MODULE first: a plugin registering encoders, sources or fusions (repeatable; installed "
+               "packages with mmfeat.encoders/sources/fusions entry points need no --plugin)")
 
 EXPORT_EPILOG = """\
 Each sample: KEY.<feature>.npy (float32 vector) per feature set, KEY.<feature>.chunks.npy
@@ -164,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser (also used to render --help in the README)."""
     p = argparse.ArgumentParser(prog="mmfeat", description="Multimodal feature extraction into a feature store.")
     p.add_argument("-v", "--verbose", action="store_true", help="log Beam's own progress too")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", dest="plugins", help=PLUGIN_HELP)
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("extract", help="compute a feature set with Apache Beam", epilog=EXTRACT_EPILOG,
@@ -227,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     for s in sub.choices.values():
         if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict"):  # these find the store themselves
             s.add_argument("--store", required=True, help="store root directory")
+        # Also after the command; a separate dest, as a subcommand's values replace the main parser's.
+        s.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="MODULE",
+                       dest="more_plugins", help=PLUGIN_HELP)
     return p
 
 
@@ -243,6 +251,7 @@ def main(argv=None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("mmfeat").setLevel(logging.INFO)
     try:
+        load_plugins([*args.plugins, *getattr(args, "more_plugins", [])])
         return args.func(args, rest)
     except MmfeatError as exc:
         print(f"mmfeat: error: {exc}", file=sys.stderr)

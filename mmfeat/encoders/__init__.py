@@ -10,6 +10,6 @@ ENCODERS = Registry("encoder", {
     "hf-audio": "mmfeat.encoders.hf_audio",
     "logmel": "mmfeat.encoders.logmel",
     "model-output": "mmfeat.encoders.model_output",
-})
+}, group="mmfeat.encoders")
 
 __all__ = ["ENCODERS"]

@@ -1,6 +1,7 @@
 """Sources list shards of input and read each into Records and ErrorRows."""
 from mmfeat.registry import Registry
 
-SOURCES = Registry("source", {"manifest": "mmfeat.sources.manifest", "webdataset": "mmfeat.sources.webdataset"})
+SOURCES = Registry("source", {"manifest": "mmfeat.sources.manifest", "webdataset": "mmfeat.sources.webdataset"},
+                   group="mmfeat.sources")
 
 __all__ = ["SOURCES"]
