@@ -1,4 +1,5 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, train, evaluate, predict.
+"""The ``mmfeat`` command line: extract, ls, show, read, similar, export-wds, verify, repair, train, evaluate,
+predict.
 
 Exit codes:
   0  success
@@ -144,6 +145,25 @@ def _predict(args, _) -> int:
     return EXIT_OK
 
 
+def _similar(args, _) -> int:
+    from mmfeat.similarity import encode_query, similar
+    from mmfeat.store import FeatureStore
+
+    store = FeatureStore(args.store)
+    if args.id is not None:
+        query = args.id
+    else:
+        value, modality = (args.text, "text") if args.text is not None else (args.image, "image")
+        query = encode_query(store, args.name, value, modality)
+    matches = similar(store, args.name, query, args.k)
+    if args.json:
+        print(json.dumps([m._asdict() for m in matches], indent=1))
+    else:
+        for rank, match in enumerate(matches, 1):
+            print(f"{rank}\t{match.score:.6f}\t{match.id}")
+    return EXIT_OK
+
+
 def _verify(args, _) -> int:
     from mmfeat.store import FeatureStore
 
@@ -213,6 +233,15 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--prefix", default="shard", help="shard file prefix (default: shard → shard-000000.tar)")
     w.add_argument("--overwrite", action="store_true", help="replace the contents of --out")
     w.set_defaults(func=_export_wds)
+    sim = sub.add_parser("similar", help="the k rows most cosine-similar to an id, a text or an image (exact)")
+    sim.add_argument("name", help="feature set to search")
+    query = sim.add_mutually_exclusive_group(required=True)
+    query.add_argument("--id", help="a stored row's id (the row itself is left out)")
+    query.add_argument("--text", help="a text, encoded with the set's own spec (hf-clip: its text tower)")
+    query.add_argument("--image", help="an image path or URI, encoded with the set's own spec")
+    sim.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
+    sim.add_argument("--json", action="store_true", help="print a JSON list of {id, score} instead of lines")
+    sim.set_defaults(func=_similar)
     t = sub.add_parser("train", help="train a joint or sequential fusion model on feature sets (run YAML)")
     t.add_argument("config", help="run config YAML: store, features, labels, task, mode, fusion, out, …")
     t.add_argument("--out", help="run directory (overrides the YAML's out)")
