@@ -133,5 +133,5 @@ def test_readme_duckdb_query_with_the_fixed_size_cast(random_store):
     assert rows[0][0] == "r5" and np.isnan(rows[0][1])  # the zero vector: NaN, which duckdb sorts first
     assert [r[0] for r in rows[1:]] == [m.id for m in want]
     np.testing.assert_allclose([r[1] for r in rows[1:]], [m.score for m in want], rtol=1e-5)
-    with pytest.raises(duckdb.Error):  # without the cast duckdb sees FLOAT[] and refuses
+    with pytest.raises(duckdb.BinderException):  # without the cast duckdb sees FLOAT[] and refuses
         duckdb.sql(f"SELECT array_cosine_similarity(embedding, embedding) FROM '{data}'").fetchall()
