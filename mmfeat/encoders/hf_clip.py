@@ -10,7 +10,6 @@ Text is tokenized as the family was trained: CLIP pads to the longest text in
 the batch with an attention mask, SigLIP pads every text to ``max_length``
 tokens (the model's position limit, 64) without one, and pools the last position.
 """
-import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,8 +21,6 @@ from mmfeat.encoders.hf_common import HFModelMixin, HFModelParams
 from mmfeat.encoders.hf_text import text_problem
 from mmfeat.encoders.image import ImageEncoder, ImageLimits
 from mmfeat.errors import SpecError
-
-log = logging.getLogger(__name__)
 
 # model_type prefixes whose text tower was trained on texts padded to a fixed length, pooling the last position.
 FIXED_LENGTH_TEXT = ("siglip",)
