@@ -144,3 +144,19 @@ def test_modules_loaded_by_a_parent_process_are_found_through_the_environment(mo
     monkeypatch.delitem(sys.modules, "wordlen_plugin")
     encoders._classes.pop("word-len")
     assert encoders.get("word-len").__name__ == "WordLenEncoder"
+
+
+@pytest.mark.slow
+def test_an_installed_plugin_fusion_trains_through_mmfeat_train(tmp_path, plugin_site):
+    from tests.train.test_train_run import synthetic_store
+
+    synthetic_store(tmp_path, n=200)
+    run = {"store": str(tmp_path / "store"), "features": ["a", "b"], "out": str(tmp_path / "run"),
+           "labels": {"path": str(tmp_path / "labels.jsonl"), "column": "label", "split_column": "split"},
+           "fusion": "plugin-mean", "epochs": 3, "hidden": 8}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run))
+    done = mmfeat("train", tmp_path / "run.yaml", "--quiet", paths=[plugin_site])
+    assert done.returncode == 0, done.stderr
+    assert "accuracy" in json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    refused = mmfeat("train", tmp_path / "run.yaml", "--quiet")
+    assert refused.returncode == 1 and "unknown 'plugin-mean'" in refused.stderr
