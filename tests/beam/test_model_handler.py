@@ -78,3 +78,23 @@ def test_a_spec_object_works_too_and_the_weight_defaults_to_four_forward_batches
     assert handler.batch_elements_kwargs()["max_batch_size"] == 4 * spec.batching.max_cost
     with pytest.raises(ValueError, match="max_batch_weight must be >= 1"):
         EncoderModelHandler(spec, max_batch_weight=-1)
+
+
+def test_image_paths_and_a_corrupt_file(tmp_path):
+    from mmfeat.spec import FeatureSpec
+    from tests.media_factory import write_image
+
+    spec = FeatureSpec.from_dict({"name": "px", "modality": "image", "input": {"column": "image"},
+                                  "encoder": {"kind": "pixels", "size": 4, "color": "gray"}})
+    paths = [str(write_image(tmp_path / f"{k}.png", seed=k)) for k in range(5)]
+    (tmp_path / "broken.png").write_text("not an image")
+    encoder = spec.create_encoder()
+    want = {p: v for p, v in zip(paths, encoder.encode(encoder.preprocess(paths)))}
+    with beam.Pipeline() as p:
+        main, other = (p | beam.Create(paths + [str(tmp_path / "broken.png")])
+                       | RunInference(EncoderModelHandler(spec)).with_exception_handling())
+        assert_that(main | beam.Map(lambda r: (r.example, np.allclose(r.inference, want[r.example]))),
+                    equal_to([(p, True) for p in paths]), label="vectors")
+        assert_that(other.failed_preprocessing[0] | beam.MapTuple(lambda row, error: ("not an image" in str(error),
+                                                                                      row)),
+                    equal_to([(True, str(tmp_path / "broken.png"))]), label="corrupt")
