@@ -37,7 +37,8 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3"],
+        # setuptools: tests build the plugin package in tests/plugins offline (no build isolation).
+        "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3", "setuptools>=70.1"],
         "dask": ["dask>=2024.1", "distributed>=2024.1"],
     },
     entry_points={"console_scripts": ["mmfeat=mmfeat.cli:main"]},

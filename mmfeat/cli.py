@@ -1,5 +1,5 @@
-"""The ``mmfeat`` command line: extract, ls, show, read, export-wds, verify, repair, compact, vacuum, train,
-evaluate, predict.
+"""The ``mmfeat`` command line: extract, ls, show, read, similar, export-wds, verify, repair, compact, vacuum,
+train, evaluate, predict.
 
 Exit codes:
   0  success
@@ -13,6 +13,7 @@ import logging
 import sys
 
 from mmfeat.errors import MmfeatError, UsageError
+from mmfeat.plugins import load_plugins
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE = 0, 1, 2, 3
 
@@ -26,6 +27,9 @@ identical texts are encoded once, and a killed run resumes where its committed b
 Exit codes: 0 ok, 1 job failed, 2 usage, 3 error rate above --max-error-rate.
 """
 
+
+PLUGIN_HELP = ("import MODULE first: a plugin registering encoders, sources or fusions (repeatable; installed "
+               "packages with mmfeat.encoders/sources/fusions entry points need no --plugin)")
 
 EXPORT_EPILOG = """\
 Each sample: KEY.<feature>.npy (float32 vector) per feature set, KEY.<feature>.chunks.npy
@@ -150,6 +154,25 @@ def _predict(args, _) -> int:
     return EXIT_OK
 
 
+def _similar(args, _) -> int:
+    from mmfeat.similarity import encode_query, similar
+    from mmfeat.store import FeatureStore
+
+    store = FeatureStore(args.store)
+    if args.id is not None:
+        query = args.id
+    else:
+        value, modality = (args.text, "text") if args.text is not None else (args.image, "image")
+        query = encode_query(store, args.name, value, modality)
+    matches = similar(store, args.name, query, args.k)
+    if args.json:
+        print(json.dumps([m._asdict() for m in matches], indent=1))
+    else:
+        for rank, match in enumerate(matches, 1):
+            print(f"{rank}\t{match.score:.6f}\t{match.id}")
+    return EXIT_OK
+
+
 def _verify(args, _) -> int:
     from mmfeat.store import FeatureStore
 
@@ -207,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="mmfeat", description="Multimodal feature extraction into a feature store.")
     p.add_argument("-v", "--verbose", action="store_true", help="log Beam's own progress too")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", dest="plugins", help=PLUGIN_HELP)
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("extract", help="compute a feature set with Apache Beam", epilog=EXTRACT_EPILOG,
@@ -275,6 +299,15 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--prefix", default="shard", help="shard file prefix (default: shard → shard-000000.tar)")
     w.add_argument("--overwrite", action="store_true", help="replace the contents of --out")
     w.set_defaults(func=_export_wds)
+    sim = sub.add_parser("similar", help="the k rows most cosine-similar to an id, a text or an image (exact)")
+    sim.add_argument("name", help="feature set to search")
+    query = sim.add_mutually_exclusive_group(required=True)
+    query.add_argument("--id", help="a stored row's id (the row itself is left out)")
+    query.add_argument("--text", help="a text, encoded with the set's own spec (hf-clip: its text tower)")
+    query.add_argument("--image", help="an image path or URI, encoded with the set's own spec")
+    sim.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
+    sim.add_argument("--json", action="store_true", help="print a JSON list of {id, score} instead of lines")
+    sim.set_defaults(func=_similar)
     t = sub.add_parser("train", help="train a joint or sequential fusion model on feature sets (run YAML)")
     t.add_argument("config", help="run config YAML: store, features, labels, task, mode, fusion, out, …")
     t.add_argument("--out", help="run directory (overrides the YAML's out)")
@@ -295,6 +328,9 @@ def parser() -> argparse.ArgumentParser:
     for s in sub.choices.values():
         if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict"):  # these find the store themselves
             s.add_argument("--store", required=True, help="store root directory")
+        # Also after the command; a separate dest, as a subcommand's values replace the main parser's.
+        s.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="MODULE",
+                       dest="more_plugins", help=PLUGIN_HELP)
     return p
 
 
@@ -334,6 +370,7 @@ def main(argv=None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("mmfeat").setLevel(logging.INFO)
     try:
+        load_plugins([*args.plugins, *getattr(args, "more_plugins", [])])
         return args.func(args, rest)
     except UsageError as exc:
         print(f"mmfeat: error: {exc}", file=sys.stderr)

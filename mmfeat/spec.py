@@ -118,14 +118,13 @@ class FeatureSpec:
                             f"characters, got {type(description).__name__}"
                             f"{f' of {len(description)}' if isinstance(description, str) else ''}")
         try:
-            encoder_cls = ENCODERS.get(kind)
+            encoder_cls = _encoder_for(kind, raw["modality"])
         except KeyError as exc:
             raise SpecError(f"{origin}: encoder.kind: {exc.args[0]}") from None
         if raw["modality"] != encoder_cls.modality:
-            raise SpecError(
-                f"{origin}: modality {raw['modality']!r} does not match encoder {kind!r}, "
-                f"which encodes {encoder_cls.modality!r}"
-            )
+            encodes = " or ".join(repr(m) for m in getattr(encoder_cls, "towers", None) or [encoder_cls.modality])
+            raise SpecError(f"{origin}: modality {raw['modality']!r} does not match encoder {kind!r}, "
+                            f"which encodes {encodes}")
         return cls(
             name=name,
             modality=raw["modality"],
@@ -137,10 +136,8 @@ class FeatureSpec:
         )
 
     def encoder_class(self):
-        """The registered encoder class named by ``encoder.kind``."""
-        from mmfeat.encoders import ENCODERS
-
-        return ENCODERS.get(self.encoder.kind)
+        """The registered encoder class named by ``encoder.kind`` (for this modality, if it has towers)."""
+        return _encoder_for(self.encoder.kind, self.modality)
 
     def create_encoder(self):
         """A new, not yet loaded, encoder instance for this spec."""
@@ -204,6 +201,15 @@ def model_relative_to(model: str, base_dir, origin: str) -> str:
         raise SpecError(f"{origin}: encoder.model: {model!r} does not exist (relative paths are resolved "
                         f"against the YAML file's directory, {base_dir})")
     return str(candidate.resolve()) if candidate.exists() else model
+
+
+def _encoder_for(kind: str, modality: str) -> type:
+    """The encoder class of ``kind``; a kind with one encoder per modality (``towers``, as ``hf-clip``
+    has for text and images) gives the one for ``modality``."""
+    from mmfeat.encoders import ENCODERS
+
+    cls = ENCODERS.get(kind)
+    return getattr(cls, "towers", None) and cls.towers.get(modality) or cls
 
 
 def load_spec(path) -> FeatureSpec:

@@ -8,6 +8,7 @@ from apache_beam.utils import shared
 from mmfeat.errors import MmfeatError, ModelLoadError
 from mmfeat.extract.candidates import index_shard
 from mmfeat.extract.unit_job import UnitJob
+from mmfeat.plugins import load_plugins
 from mmfeat.store.files import replace_json
 
 NAMESPACE = "mmfeat"
@@ -21,9 +22,13 @@ def read_stats_path(run_dir, shard) -> str:
 class IndexShardDoFn(beam.DoFn):
     """Reads one shard and keys every row by its unit: refs for the shuffle, or error rows (no model)."""
 
-    def __init__(self, source, n_buckets: int, n_slots: int, run_dir):
+    def __init__(self, source, n_buckets: int, n_slots: int, run_dir, plugins=()):
         self.source, self.n_buckets, self.n_slots, self.run_dir = source, n_buckets, n_slots, run_dir
+        self.plugins = tuple(plugins)
         self.rows_read = Metrics.counter(NAMESPACE, "rows_read")
+
+    def setup(self):
+        load_plugins(self.plugins)
 
     def process(self, shard):
         n = 0
@@ -62,6 +67,7 @@ class ExtractUnitDoFn(beam.DoFn):
         self._loaded = None
 
     def setup(self):
+        load_plugins(self.ctx.plugins)
         self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
 
     def _encoder(self):

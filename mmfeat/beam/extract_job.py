@@ -15,6 +15,7 @@ from mmfeat.beam.failures import job_error
 from mmfeat.extract.report import check_accounting, error_rate, merge_unit_stats, rows_read
 from mmfeat.extract.unit_job import RunContext
 from mmfeat.extract.units import DEFAULT_SLOTS
+from mmfeat.plugins import loaded_plugins
 from mmfeat.sources.select import open_source
 from mmfeat.spec import FeatureSpec, load_spec
 from mmfeat.store import FeatureStore, feature_set
@@ -66,7 +67,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     run_id = new_run_id()
     run_dir = set_dir / "_runs" / run_id
     ctx = RunContext(str(store.root), spec, fingerprint, run_id, n_slots=n_slots, chunk_rows=chunk_rows,
-                     retry_errors=retry_errors)
+                     retry_errors=retry_errors, plugins=tuple(loaded_plugins()))
     started = time.time()
     report = {"run_id": run_id, "feature_set": spec.name, "status": "running", "fingerprint": fingerprint,
               "store": str(store.root), "inputs": source.patterns, "beam_args": list(beam_args),

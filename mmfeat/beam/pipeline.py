@@ -17,7 +17,7 @@ def build(pipeline, *, source, shards, ctx, n_buckets: int, model_key: str, run_
         pipeline
         | "ListShards" >> beam.Create(shards)
         | "SpreadShards" >> beam.Reshuffle()
-        | "IndexShards" >> beam.ParDo(IndexShardDoFn(source, n_buckets, ctx.n_slots, run_dir))
+        | "IndexShards" >> beam.ParDo(IndexShardDoFn(source, n_buckets, ctx.n_slots, run_dir, ctx.plugins))
         | "GroupByUnit" >> beam.GroupByKey()
         | "ExtractUnits" >> beam.ParDo(ExtractUnitDoFn(ctx, model_key, source))
     )

@@ -33,8 +33,7 @@ class HFImageEncoder(HFModelMixin, ImageEncoder):
         from transformers import AutoImageProcessor, AutoModel
 
         self.processor = self.from_pretrained(AutoImageProcessor)
-        model = self.from_pretrained(AutoModel)
-        self.model = getattr(model, "vision_model", model).eval()  # CLIP/SigLIP: the vision tower
+        self.model = self.tower(self.from_pretrained(AutoModel), "vision_model").eval()
         self._torch = torch
 
     def transform(self, image):

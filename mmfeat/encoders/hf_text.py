@@ -42,6 +42,19 @@ class HFTextParams(HFModelParams):
             raise ValueError("keep_chunks needs overflow: chunk")
 
 
+def text_problem(value, max_chars: int) -> str | None:
+    """Why ``value`` is not a text worth encoding (null, not a string, blank, too long), or None."""
+    if value is None:
+        return "text is missing (null)"
+    if not isinstance(value, str):
+        return f"text is not a string (got {type(value).__name__})"
+    if not value.strip():
+        return "text is empty"
+    if len(value) > max_chars:
+        return f"text has {len(value)} characters, more than max_chars={max_chars}"
+    return None
+
+
 @ENCODERS.register("hf-text")
 class HFTextEncoder(HFModelMixin, Encoder):
     """Encodes strings with a transformers ``AutoModel`` and pools its last hidden state."""
@@ -56,22 +69,14 @@ class HFTextEncoder(HFModelMixin, Encoder):
         self.tokenizer = None
 
     def validate(self, value):
-        if value is None:
-            return "text is missing (null)"
-        if not isinstance(value, str):
-            return f"text is not a string (got {type(value).__name__})"
-        if not value.strip():
-            return "text is empty"
-        if len(value) > self.params.max_chars:
-            return f"text has {len(value)} characters, more than max_chars={self.params.max_chars}"
-        return None
+        return text_problem(value, self.params.max_chars)
 
     def load(self):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.tokenizer = self.from_pretrained(AutoTokenizer)
-        self.model = self.from_pretrained(AutoModel).eval()
+        self.model = self.tower(self.from_pretrained(AutoModel), "text_model").eval()
         self._torch = torch
 
     def preprocess(self, values):

@@ -60,6 +60,7 @@ class RunContext:
     chunk_rows: int = 8192
     chunk_bytes: int = 64 << 20
     retry_errors: bool = False
+    plugins: tuple = ()  # plugin modules the driver imported; workers import them in setup
 
 
 def reason_key(row: ErrorRow) -> str:

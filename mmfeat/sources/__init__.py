@@ -2,6 +2,6 @@
 from mmfeat.registry import Registry
 
 SOURCES = Registry("source", {"manifest": "mmfeat.sources.manifest", "webdataset": "mmfeat.sources.webdataset",
-                              "folder": "mmfeat.sources.folder"})
+                              "folder": "mmfeat.sources.folder"}, group="mmfeat.sources")
 
 __all__ = ["SOURCES"]

@@ -13,7 +13,7 @@ from torch import nn
 
 from mmfeat.registry import Registry
 
-FUSIONS = Registry("fusion operator")
+FUSIONS = Registry("fusion operator", group="mmfeat.fusions")
 
 
 def with_bias(h, mask, m):
