@@ -86,19 +86,11 @@ def _show(args, _) -> int:
 def _read(args, _) -> int:
     from mmfeat.store import FeatureStore
 
+    from mmfeat.export.table_file import write_table_file
+
     store = FeatureStore(args.store)
     table = store.errors(args.name) if args.errors else store.read(args.name)
-    if args.out.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, args.out)
-    elif args.out.endswith(".csv"):
-        frame = table.to_pandas()
-        if "embedding" in frame:
-            frame["embedding"] = frame["embedding"].map(lambda v: json.dumps([float(x) for x in v]))
-        frame.to_csv(args.out, index=False)
-    else:
-        raise MmfeatError(f"--out {args.out}: use a .parquet or .csv file name")
+    write_table_file(table, args.out)
     print(f"wrote {table.num_rows} rows to {args.out}")
     return EXIT_OK
 

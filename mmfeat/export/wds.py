@@ -44,6 +44,22 @@ def _json_value(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
+def _remove_previous_export(out: Path) -> None:
+    """``--overwrite`` replaces an earlier export, and nothing else: refuse if ``out`` holds other files."""
+    if out.is_symlink() or not out.is_dir():
+        raise MmfeatError(f"{out}: --out must be a directory (not a symlink or a file)")
+    if not (out / "index.json").is_file():
+        raise MmfeatError(f"{out}: not an mmfeat export (no index.json); --overwrite only replaces an earlier "
+                          f"export. Choose an empty or new --out")
+    index = json.loads((out / "index.json").read_text())
+    ours = {"index.json", *(Path(s["name"] if isinstance(s, dict) else s).name for s in index.get("shards", []))}
+    others = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith(".tmp-"))
+    if others:
+        raise MmfeatError(f"{out}: holds files this export did not write ({', '.join(others[:5])}); --overwrite "
+                          f"never deletes them. Move them away or choose another --out")
+    shutil.rmtree(out)
+
+
 def export_wds(store, names: list[str], out_dir, *, labels: str | None = None, columns=(), id_column: str = "id",
                how: str = "inner", maxcount: int = 10_000, maxsize: int = 1 << 30, prefix: str = "shard",
                overwrite: bool = False) -> dict:
@@ -56,7 +72,7 @@ def export_wds(store, names: list[str], out_dir, *, labels: str | None = None, c
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise MmfeatError(f"{out}: directory is not empty; choose another --out or pass --overwrite")
-        shutil.rmtree(out)
+        _remove_previous_export(out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {}
     if labels:
