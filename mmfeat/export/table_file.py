@@ -40,7 +40,7 @@ def write_table_file(table, out: str) -> None:
             if "embedding" in frame:
                 frame["embedding"] = frame["embedding"].map(lambda v: json.dumps([float(x) for x in v]))
             for column in frame.columns:
-                if frame[column].dtype == object:
+                if frame[column].map(lambda v: isinstance(v, str)).any():
                     frame[column] = frame[column].map(neutralise)
             frame.to_csv(tmp, index=False)
         os.replace(tmp, target)  # replaces a symlink itself; never writes through it
