@@ -234,8 +234,9 @@ def parser() -> argparse.ArgumentParser:
                         "a glob of files ('photos/**/*.jpg'); file, glob or URI; repeatable")
     e.add_argument("--feature", required=True, help="feature definition YAML, e.g. features/text_minilm.yaml")
     e.add_argument("--id-column", help="manifest id column (default: the YAML's input.id_column)")
-    e.add_argument("--source", choices=["auto", "manifest", "webdataset", "folder"],
-                   help="how to read --input (default: the YAML's input.source, normally auto: "
+    e.add_argument("--source",
+                   help="how to read --input: auto, manifest, webdataset, folder or a plugin source "
+                        "(default: the YAML's input.source, normally auto: "
                         "tar shards are WebDataset, directories and globs of media files a folder, "
                         "anything else a manifest)")
     e.add_argument("--buckets", type=int, help="bucket count when creating a new store (default 16)")

@@ -96,10 +96,10 @@ class EncoderModelHandler(ModelHandler):
 
     def run_inference(self, batch, model, inference_args=None):
         """Encode prepared rows in padding-optimal forward batches; a row the model fails on fails the batch."""
-        from mmfeat.extract.encoding import EncodeResult, _encode_window
+        from mmfeat.extract.encoding import EncodeResult, encode_prepared
 
         result = EncodeResult()
-        _encode_window(model, list(range(len(batch))), [prepared for _, prepared, _ in batch], self.spec.batching,
+        encode_prepared(model, list(range(len(batch))), [prepared for _, prepared, _ in batch], self.spec.batching,
                        result)
         if result.failures:
             index, (stage, reason) = next(iter(sorted(result.failures.items())))

@@ -57,13 +57,15 @@ def encode_values(encoder, values: list, batching) -> EncodeResult:
             if k + 1 < len(windows):
                 pending = prefetch.submit(prepare, windows[k + 1])
             t0 = time.perf_counter()
-            _encode_window(encoder, list(window), prepared, batching, result)
+            encode_prepared(encoder, list(window), prepared, batching, result)
             result.seconds["encode"] += time.perf_counter() - t0
     return result
 
 
-def _encode_window(encoder, indices, prepared, batching, result: EncodeResult) -> None:
-    """Batch the window's items (chunks flattened into units) and encode them; pool chunks back."""
+def encode_prepared(encoder, indices, prepared, batching, result: EncodeResult) -> None:
+    """Batch prepared items (chunks flattened into units), encode them and pool chunks back into ``result``.
+
+    Public for callers that prepare items themselves, such as the RunInference handler."""
     units, owners = [], []  # one unit per forward-pass item; owners[u] = (input index, chunk number)
     n_chunks = {}
     for index, item in zip(indices, prepared):
