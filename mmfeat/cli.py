@@ -47,9 +47,10 @@ def _extract(args, beam_args) -> int:
 
     report = extract(args.feature, args.store, args.input, beam_args=beam_args, id_column=args.id_column,
                      n_buckets=args.buckets, source=args.source, n_slots=args.slots, chunk_rows=args.chunk_rows,
-                     retry_errors=args.retry_errors)
+                     retry_errors=args.retry_errors, sync=args.sync)
     print(json.dumps({k: report[k] for k in ("run_id", "feature_set", "n_input", "n_ok", "n_error", "n_skipped",
-                                              "n_encoded", "wall_seconds", "errors_by_reason")}, indent=1))
+                                              "n_encoded", "wall_seconds", "errors_by_reason", "sync")
+                      if k in report}, indent=1))
     rate = error_rate(report)
     if report["n_input"] and report["n_error"] == report["n_input"]:
         print(f"every one of the {report['n_input']} input rows failed (see errors_by_reason above, and "
@@ -248,6 +249,9 @@ def parser() -> argparse.ArgumentParser:
                         f"in parallel; raise it for clusters with more workers than that")
     e.add_argument("--chunk-rows", type=int, default=8192,
                    help="the most rows a unit holds and commits at once (default 8192); bounds worker memory")
+    e.add_argument("--sync", action="store_true",
+                   help="also remove stored ids (vectors and error rows) that the inputs no longer have; "
+                        "nothing is removed if any input row could not be read")
     e.add_argument("--retry-errors", action="store_true",
                    help="encode again rows that failed before for their content (by default an unchanged row "
                         "that failed decoding or preprocessing is kept as an error without loading the model)")

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from mmfeat.beam import pipeline, runners
 from mmfeat.beam.failures import job_error
 from mmfeat.extract.report import check_accounting, error_rate, merge_unit_stats, rows_read
+from mmfeat.extract.sync import apply_sync
 from mmfeat.extract.unit_job import RunContext
 from mmfeat.extract.units import DEFAULT_SLOTS
 from mmfeat.plugins import loaded_plugins
@@ -41,7 +42,7 @@ def private_tempdir():
 
 def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = None,
             n_buckets: int | None = None, source: str | None = None, n_slots: int = DEFAULT_SLOTS,
-            chunk_rows: int = 8192, retry_errors: bool = False) -> dict:
+            chunk_rows: int = 8192, retry_errors: bool = False, sync: bool = False) -> dict:
     """Extract ``spec`` (a FeatureSpec or YAML path) from ``inputs`` into the store; return the run report.
 
     Ids the store already holds with the same content are skipped, identical
@@ -50,7 +51,8 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     ``beam_args`` are standard Beam pipeline options (``--runner``, ``--direct_num_workers`` …).
     ``source`` overrides the spec's ``input.source`` (``manifest``, ``webdataset``).
     ``n_slots`` splits each bucket into that many units of work; ``chunk_rows``
-    bounds the rows a unit holds and commits at once.
+    bounds the rows a unit holds and commits at once. ``sync`` removes stored ids
+    the inputs no longer have (see ``mmfeat.extract.sync``).
     """
     spec = spec if isinstance(spec, FeatureSpec) else load_spec(spec)
     if n_slots < 1 or chunk_rows < 1:
@@ -67,7 +69,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     run_id = new_run_id()
     run_dir = set_dir / "_runs" / run_id
     ctx = RunContext(str(store.root), spec, fingerprint, run_id, n_slots=n_slots, chunk_rows=chunk_rows,
-                     retry_errors=retry_errors, plugins=tuple(loaded_plugins()))
+                     retry_errors=retry_errors, plugins=tuple(loaded_plugins()), sync=sync)
     started = time.time()
     report = {"run_id": run_id, "feature_set": spec.name, "status": "running", "fingerprint": fingerprint,
               "store": str(store.root), "inputs": source.patterns, "beam_args": list(beam_args),
@@ -90,6 +92,8 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
         report.update(merge_unit_stats(run_dir))
         n_read = rows_read(run_dir)
         check_accounting(report, n_read)
+        if sync:
+            report["sync"] = apply_sync(set_dir, run_dir, run_id, report)
     except BaseException as exc:
         report.update(merge_unit_stats(run_dir), status="failed", error=f"{type(exc).__name__}: {exc}"[:2000],
                       wall_seconds=round(time.time() - started, 3))

@@ -13,11 +13,17 @@ from mmfeat.beam.dofns import ExtractUnitDoFn, IndexShardDoFn
 
 def build(pipeline, *, source, shards, ctx, n_buckets: int, model_key: str, run_dir):
     """Add the extraction transforms to ``pipeline``; returns the PCollection of unit stats."""
-    return (
+    keyed = (
         pipeline
         | "ListShards" >> beam.Create(shards)
         | "SpreadShards" >> beam.Reshuffle()
         | "IndexShards" >> beam.ParDo(IndexShardDoFn(source, n_buckets, ctx.n_slots, run_dir, ctx.plugins))
+    )
+    if ctx.sync:  # every unit must run, also those whose rows all left the input
+        every_unit = [((b, s), ("sync", None)) for b in range(n_buckets) for s in range(ctx.n_slots)]
+        keyed = (keyed, pipeline | "EveryUnit" >> beam.Create(every_unit)) | "WithEveryUnit" >> beam.Flatten()
+    return (
+        keyed
         | "GroupByUnit" >> beam.GroupByKey()
         | "ExtractUnits" >> beam.ParDo(ExtractUnitDoFn(ctx, model_key, source))
     )

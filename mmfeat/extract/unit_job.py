@@ -27,6 +27,7 @@ from mmfeat.extract.candidates import Candidate
 from mmfeat.extract.dedup import resolve_duplicate_ids
 from mmfeat.extract.encoding import encode_values
 from mmfeat.extract.slot_index import SlotIndex
+from mmfeat.extract.sync import absent_path
 from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
 from mmfeat.extract.units import DEFAULT_SLOTS, ShardRefs, id_digest, unit_name
 from mmfeat.records import ErrorRow, Record
@@ -61,6 +62,7 @@ class RunContext:
     chunk_bytes: int = 64 << 20
     retry_errors: bool = False
     plugins: tuple = ()  # plugin modules the driver imported; workers import them in setup
+    sync: bool = False  # list stored ids the input lacks (the driver removes them)
 
 
 def reason_key(row: ErrorRow) -> str:
@@ -99,12 +101,15 @@ class UnitJob:
                 refs.append(ShardRefs.from_wire(payload))
             elif kind == "value":
                 inline.append(Record(*payload))
-            else:
+            elif kind == "error":
                 read_errors.append(ErrorRow(*payload))
+            # "sync": no row, it only makes the unit run so it can list what its input lacks
         n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
         self.index.refresh(self.writer.log.state())
         for chunk in self._chunks(refs, inline, read_errors):
             self._process(chunk)
+        if self.ctx.sync:
+            self._list_absent(refs, inline, read_errors)
         stats = self._stats(n_input, t_start)
         replace_json(self.set_dir / "_runs" / self.ctx.run_id / f"unit={unit_name(self.bucket, self.slot)}.json",
                      stats)
@@ -139,6 +144,15 @@ class UnitJob:
             yield chunk
         if held:
             yield held
+
+    def _list_absent(self, refs, inline, read_errors) -> None:
+        """Record the stored ids of this slot that the input no longer has (removed by the driver)."""
+        seen = set(np.concatenate([r.digests for r in refs] + [np.zeros(0, np.uint64)]).tolist())
+        seen.update(id_digest(r.id) for r in (*inline, *read_errors))
+        self.index.refresh(self.writer.log.state())
+        absent = sorted(i for i in {*self.index.data, *self.index.errors} if id_digest(i) not in seen)
+        replace_json(absent_path(self.set_dir / "_runs" / self.ctx.run_id, unit_name(self.bucket, self.slot)),
+                     {"bucket": self.bucket, "slot": self.slot, "ids": absent})
 
     def _fetch(self, sr: ShardRefs, refs: np.ndarray):
         """The rows at ``refs`` of one shard; a row whose id no longer matches is an error, not a wrong row."""
