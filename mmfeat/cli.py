@@ -63,23 +63,42 @@ def _extract(args, beam_args) -> int:
 
 
 def _ls(args, _) -> int:
+    import time
+
     from mmfeat.store import FeatureStore
+    from mmfeat.store.summary import human_bytes, set_summary
 
     store = FeatureStore(args.store)
-    for name in store.list():
-        info, counts = store.info(name), store.counts(name)
-        print(f"{name}\t{info['modality']}\t{counts['rows']} rows\t{counts['errors']} errors\t{info['fingerprint'][:12]}")
+    rows = [set_summary(store, name) for name in store.list()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return EXIT_OK
+    header = ("NAME", "MODALITY", "DIM", "DTYPE", "ROWS", "ERRORS", "SIZE", "LAST RUN (UTC)", "STATUS", "ERR RATE")
+    table = [header] + [(
+        r["name"], r["modality"], str(r["dim"] or "-"), r["dtype"] or "-", str(r["rows"]), str(r["errors"]),
+        human_bytes(r["bytes"]),
+        time.strftime("%Y-%m-%d %H:%M", time.gmtime(r["last_started_at"])) if r["last_started_at"] else "-",
+        r["last_status"] or "-", f"{r['last_error_rate']:.4f}" if r["last_error_rate"] is not None else "-")
+        for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return EXIT_OK
 
 
 def _show(args, _) -> int:
     from mmfeat.store import FeatureStore
+    from mmfeat.store.summary import error_summary
 
     store = FeatureStore(args.store)
     runs = store.runs(args.name)
+    shown = runs[-args.runs:] if args.runs > 0 else []
     out = {**store.info(args.name), "counts": store.counts(args.name), "n_buckets": store.n_buckets,
-           "runs": [{k: r.get(k) for k in ("run_id", "n_input", "n_ok", "n_error", "n_skipped", "n_encoded",
-                                          "wall_seconds", "errors_by_reason")} for r in runs]}
+           "current_errors": error_summary(store, args.name),
+           f"runs (last {len(shown)} of {len(runs)})": [
+               {k: r.get(k) for k in ("run_id", "status", "error", "n_input", "n_ok", "n_error", "n_skipped",
+                                      "n_encoded", "wall_seconds", "error_rate", "sync", "errors_by_reason")
+                if k in r} for r in shown]}
     print(json.dumps(out, indent=1))
     return EXIT_OK
 
@@ -257,7 +276,9 @@ def parser() -> argparse.ArgumentParser:
                         "that failed decoding or preprocessing is kept as an error without loading the model)")
     e.set_defaults(func=_extract)
 
-    sub.add_parser("ls", help="list feature sets").set_defaults(func=_ls)
+    ls = sub.add_parser("ls", help="list feature sets: shape, rows, errors, size, last run and its status")
+    ls.add_argument("--json", action="store_true", help="one JSON object per set instead of a table")
+    ls.set_defaults(func=_ls)
     store_commands = {}
     for name, func, text in (("show", _show, "spec, counts, lineage and runs of a feature set"),
                              ("verify", _verify, "check the commit log, every committed file's checksum, and "
@@ -269,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
         s = store_commands[name] = sub.add_parser(name, help=text)
         s.add_argument("name", type=set_name)
         s.set_defaults(func=func)
+    store_commands["show"].add_argument("--runs", type=int, default=5,
+                                        help="how many of the newest run reports to include (default 5)")
     store_commands["compact"].add_argument("--target-mb", type=float, default=128,
                                            help="size of the merged files in MiB (default 128)")
     store_commands["compact"].add_argument("--min-files", type=int, default=2,

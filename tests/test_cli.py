@@ -24,10 +24,15 @@ def test_extract_ls_show_read_and_exit_codes(tmp_path, tiny_spec):
                     "--max-error-rate", "0.01")
     assert strict.returncode == 3 and "exceeds --max-error-rate" in strict.stderr
 
-    listing = mmfeat("ls", "--store", store)
-    assert listing.stdout.startswith("tiny_text\ttext\t20 rows\t1 errors")
-    shown = json.loads(mmfeat("show", "tiny_text", "--store", store).stdout)
-    assert shown["counts"]["rows"] == 20 and len(shown["runs"]) == 2 and shown["model_identity"]["weights_sha256"]
+    header, line = mmfeat("ls", "--store", store).stdout.splitlines()
+    assert header.split()[:6] == ["NAME", "MODALITY", "DIM", "DTYPE", "ROWS", "ERRORS"]
+    assert line.split()[:6] == ["tiny_text", "text", "32", "float", "20", "1"] and "ok" in line.split()
+    [listed] = json.loads(mmfeat("ls", "--store", store, "--json").stdout)
+    assert listed["last_error_rate"] == round(1 / 21, 6) and listed["bytes"] > 0
+    shown = json.loads(mmfeat("show", "tiny_text", "--store", store, "--runs", "1").stdout)
+    assert shown["counts"]["rows"] == 20 and shown["model_identity"]["weights_sha256"]
+    assert len(shown["runs (last 1 of 2)"]) == 1 and shown["runs (last 1 of 2)"][0]["status"] == "ok"
+    assert shown["current_errors"] == {"total": 1, "by_reason": {"validate: text is empty": 1}, "other_reasons": 0}
 
     assert mmfeat("read", "tiny_text", "--store", store, "--out", tmp_path / "v.parquet").returncode == 0
     assert len(pd.read_parquet(tmp_path / "v.parquet")) == 20

@@ -34,6 +34,7 @@ from mmfeat.records import ErrorRow, Record
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
 from mmfeat.store.parts import read_part
+from mmfeat.store.summary import reason_key as summary_key
 from mmfeat.store.store import embedding_matrix
 
 log = logging.getLogger(__name__)
@@ -66,11 +67,8 @@ class RunContext:
 
 
 def reason_key(row: ErrorRow) -> str:
-    """Histogram key for an error: its stage and reason with numbers and paths blurred."""
-    import re
-
-    reason = re.sub(r"\d+", "N", row.reason.split(" (")[0])
-    return f"{row.stage}: {reason}"
+    """Histogram key for an error row (see ``mmfeat.store.summary.reason_key``)."""
+    return summary_key(row.stage, row.reason)
 
 
 def _size(value) -> int:
