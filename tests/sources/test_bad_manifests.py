@@ -167,3 +167,9 @@ def test_a_corrupt_parquet_row_group_is_an_error_row_and_the_others_are_read(tmp
     errors = [r for r in rows if isinstance(r, ErrorRow)]
     assert len(errors) == 1 and "row group 1" in errors[0].reason and errors[0].line == 101
     assert [r.line for r in rows if isinstance(r, Record)] == list(range(1, 101)) + list(range(201, 301))
+
+
+def test_bare_carriage_returns_are_named(tmp_path):
+    (tmp_path / "m.csv").write_bytes(b"id,text\na,one\rb,two\nc,three\n")
+    rows = read_all(tmp_path / "m.csv")
+    assert kinds(rows) == [("ErrorRow", 2), ("Record", 3)] and "bare carriage return" in rows[0].reason
