@@ -39,6 +39,12 @@ class InputSpec:
     shard_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self):
+        import codecs
+
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding: unknown encoding {self.encoding!r}") from None
         if not 1 <= self.shard_bytes <= 2 ** 31:
             raise ValueError(f"shard_bytes must be in 1..{2 ** 31}, got {self.shard_bytes}")
 

@@ -93,6 +93,7 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
     (HEAD + "batching: {max_cost: many}\n", "batching.max_cost: expected int"),
     (HEAD + "input: {column: text, colour: red}\n", "input: unknown field(s) colour"),
     (HEAD + "input: {column: text, shard_bytes: 0}\n", "shard_bytes must be in"),
+    (HEAD + "input: {column: text, encoding: klingon}\n", "unknown encoding"),
     ("- " * 100 + "x\n", "nests deeper than"),
 ])
 def test_hostile_yaml_is_a_spec_error_naming_the_file(tmp_path, body, fragment):

@@ -4,7 +4,8 @@ Every failure is an ``InputError`` at stage ``read`` (an error row), never a
 job crash or a hang:
 
 - a local path must be a regular file: directories, FIFOs, sockets and devices
-  are refused from ``fstat`` of a non-blocking open, so a FIFO cannot block;
+  are refused from ``stat`` before any open (and ``fstat`` after a non-blocking
+  open), so a FIFO cannot block and a device is never opened;
   symlinks are followed, a symlink loop is an error;
 - a URI whose filesystem needs a package that is not installed (``http://``
   needs ``aiohttp`` and ``requests``: ``pip install 'fsspec[http]'``) names
@@ -27,21 +28,29 @@ def describe(value) -> str:
     return f"<{len(value)} bytes>" if isinstance(value, (bytes, bytearray)) else str(value)
 
 
+def _check_regular(mode: int, path: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError(f"is a directory, not a file: {path}", "read")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"not a regular file (a FIFO, socket or device): {path}", "read")
+
+
 def _read_local(path: str, max_bytes: int) -> bytes:
+    """Read a local regular file: ``stat`` first, so devices are never opened; the open is
+    non-blocking and ``fstat`` checks again what was opened (the path may have changed)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        _check_regular(os.stat(path).st_mode, path)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise InputError(f"file not found: {path}", "read") from None
-    except IsADirectoryError:
-        raise InputError(f"is a directory, not a file: {path}", "read") from None
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror or exc}", "read") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _check_regular(os.fstat(fd).st_mode, path)
+    except InputError:
         os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise InputError(f"is a directory, not a file: {path}", "read")
-        raise InputError(f"not a regular file (a FIFO, socket or device): {path}", "read")
+        raise
     with os.fdopen(fd, "rb") as f:
         try:
             return f.read(max_bytes + 1)

@@ -132,6 +132,9 @@ class CsvFormat(LineFormat):
         try:  # one string: a newline outside quotes is a csv.Error, so a record is never split in two
             rows = list(csv.reader([text], strict=True))
         except csv.Error as exc:
+            if "new-line character" in str(exc):
+                return [self.error(frame, path, "a bare carriage return (\\r) outside quotes; line ends must be "
+                                                "\\n or \\r\\n")]
             if frame.n_lines == 1:
                 return [self.error(frame, path, f"bad CSV quoting: {exc}")]
             return self.recover(frame, path, header, str(exc))

@@ -48,7 +48,8 @@ def open_source(patterns, spec, *, kind: str | None = None, id_column: str | Non
     if kind == "manifest":
         options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding}
     elif kind == "webdataset":
-        options = {"max_bytes": getattr(spec.encoder.params, "max_bytes", DEFAULT_MAX_BYTES)}
+        options = {"max_bytes": getattr(spec.encoder.params, "max_bytes", DEFAULT_MAX_BYTES),
+                   "encoding": spec.input.encoding}
     else:
         options = {}
     return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality, **options)

@@ -4,7 +4,8 @@ Shards are local paths, globs, brace patterns (``data-{000..009}.tar``) or fsspe
 URIs; ``.tar.gz``/``.tgz`` (or any gzip-compressed tar) are read as streams. A
 sample is the run of consecutive members sharing a key (the member path up to
 the first dot of its file name); its id is that key. ``column`` names the member
-extension to encode (``jpg``, or alternatives ``jpg;png;jpeg``). Only that
+extension to encode (``jpg``, or alternatives ``jpg;png;jpeg``); text members are decoded strictly as
+``input.encoding`` (UTF-8). Only that
 member is read; other members, pickles (``.pyd``, ``.pickle``) above all, are
 never decoded. Every problem is an error row, never a silent loss:
 
@@ -62,11 +63,11 @@ class WebDatasetSource(Source):
     """Yields one Record per sample key: the bytes of its ``column`` member (text decoded as UTF-8)."""
 
     def __init__(self, patterns, *, column: str, id_column: str = "__key__", modality: str = "image",
-                 max_bytes: int = DEFAULT_MAX_BYTES):
+                 max_bytes: int = DEFAULT_MAX_BYTES, encoding: str = "utf-8"):
         self.patterns = [patterns] if isinstance(patterns, str) else list(patterns)
         self.extensions = [e.strip().lower().lstrip(".") for e in column.split(";") if e.strip()]
         self.as_text = modality == "text"
-        self.max_bytes = max_bytes
+        self.max_bytes, self.encoding = max_bytes, encoding
         if id_column not in ("__key__", "id"):
             raise MmfeatError(f"WebDataset samples are identified by their key; id_column {id_column!r} "
                               f"is not supported (use __key__)")
@@ -189,9 +190,9 @@ class WebDatasetSource(Source):
             if not self.as_text:
                 return Record(key, data, shard, index, ref)
             try:
-                return Record(key, data.decode("utf-8"), shard, index, ref)
+                return Record(key, data.decode(self.encoding), shard, index, ref)
             except UnicodeDecodeError as exc:
-                return ErrorRow(key, "read", f"{key}.{ext} is not UTF-8: {exc}", shard, index)
+                return ErrorRow(key, "read", f"{key}.{ext} is not valid {self.encoding}: {exc}", shard, index)
         has = ", ".join(sorted(sample.members)) or "nothing"
         return ErrorRow(key, "read", f"sample has no .{' / .'.join(self.extensions)} member (has: {has})",
                         shard, index)

@@ -74,3 +74,18 @@ def test_media_inputs_that_are_not_files_and_damaged_tars(tmp_path):
     bad = errors(tmp_path, "tar_pixels")
     assert (report["n_input"], report["n_ok"], report["n_error"]) == (6, 5, 1)
     assert bad["reason"].str.contains("truncated or corrupt after 5 samples").tolist() == [True]
+
+
+def test_an_id_in_two_shards_of_one_file_is_still_a_duplicate(tmp_path, tiny_spec):
+    rows = [f'{{"id": "r{i}", "text": "text {i}"}}\n' for i in range(400)]
+    rows.append('{"id": "r3", "text": "other text for r3"}\n')  # far from r3: another shard
+    (tmp_path / "m.jsonl").write_text("".join(rows))
+    spec = tmp_path / "split.yaml"
+    spec.write_text(tiny_spec.read_text().replace("column: text", "column: text\n  shard_bytes: 2048"))
+    from mmfeat.sources.select import open_source
+    from mmfeat.spec import load_spec
+
+    assert len(open_source(str(tmp_path / "m.jsonl"), load_spec(spec)).list_shards()) > 5
+    report = extract(tmp_path, spec, tmp_path / "m.jsonl")
+    assert report["n_input"] == 401 and report["n_ok"] == 399 and report["n_error"] == 2
+    assert set(errors(tmp_path, "tiny_text")["id"]) == {"r3"}

@@ -167,3 +167,18 @@ def test_a_corrupt_parquet_row_group_is_an_error_row_and_the_others_are_read(tmp
     errors = [r for r in rows if isinstance(r, ErrorRow)]
     assert len(errors) == 1 and "row group 1" in errors[0].reason and errors[0].line == 101
     assert [r.line for r in rows if isinstance(r, Record)] == list(range(1, 101)) + list(range(201, 301))
+
+
+def test_bare_carriage_returns_are_named(tmp_path):
+    (tmp_path / "m.csv").write_bytes(b"id,text\na,one\rb,two\nc,three\n")
+    rows = read_all(tmp_path / "m.csv")
+    assert kinds(rows) == [("ErrorRow", 2), ("Record", 3)] and "bare carriage return" in rows[0].reason
+
+
+def test_lines_longer_than_one_read_are_whole_records(tmp_path):
+    long_text = "z" * (3 * 1024 * 1024)
+    (tmp_path / "m.jsonl").write_text(f'{{"id": "a", "text": "{long_text}"}}\n{{"id": "b", "text": "x"}}\n')
+    rows = read_all(tmp_path / "m.jsonl")
+    assert [(r.id, len(r.value), r.line) for r in rows] == [("a", len(long_text), 1), ("b", 1, 2)]
+    (tmp_path / "m.csv").write_text(f'id,text\na,"{"q" * 100_000}"\nb,x\n')
+    assert [(r.id, r.line) for r in read_all(tmp_path / "m.csv")] == [("a", 2), ("b", 3)]

@@ -139,3 +139,15 @@ def test_undecodable_member_names_give_encodable_error_ids(tmp_path):
     for row in got:
         row.id.encode("utf-8")
         getattr(row, "reason", "").encode("utf-8")
+
+
+def test_long_member_names_in_pax_and_gnu_formats(tmp_path):
+    name = "deep/" * 40 + "sample.txt"
+    for fmt in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
+        path = tmp_path / f"long{fmt}.tar"
+        with tarfile.open(path, "w", format=fmt) as tar:
+            info = tarfile.TarInfo(name)
+            info.size = 5
+            tar.addfile(info, io.BytesIO(b"hello"))
+        got = rows(path)
+        assert [(r.id, r.value) for r in got] == [(name[:-4], "hello")]
