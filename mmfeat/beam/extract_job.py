@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from mmfeat.beam import pipeline, runners
 from mmfeat.beam.failures import job_error
+from mmfeat.extract.progress import RunProgress
 from mmfeat.extract.report import check_accounting, error_rate, merge_unit_stats, rows_read
 from mmfeat.extract.sync import apply_sync
 from mmfeat.extract.unit_job import RunContext
@@ -42,7 +43,8 @@ def private_tempdir():
 
 def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = None,
             n_buckets: int | None = None, source: str | None = None, n_slots: int = DEFAULT_SLOTS,
-            chunk_rows: int = 8192, retry_errors: bool = False, sync: bool = False) -> dict:
+            chunk_rows: int = 8192, retry_errors: bool = False, sync: bool = False,
+            progress_interval: float = 10.0) -> dict:
     """Extract ``spec`` (a FeatureSpec or YAML path) from ``inputs`` into the store; return the run report.
 
     Ids the store already holds with the same content are skipped, identical
@@ -79,7 +81,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     log.info("run %s: extracting %s into %s (%d buckets x %d slots)", run_id, spec.name, store.root,
              store.n_buckets, n_slots)
     try:
-        with private_tempdir():
+        with private_tempdir(), RunProgress(spec.name, run_dir, interval=progress_interval):
             try:
                 counters = pipeline.run(list(beam_args), source=source, shards=shards, ctx=ctx, n_buckets=store.n_buckets,
                                         model_key=fingerprint, run_dir=run_dir)
@@ -109,4 +111,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
         "error_rate": round(error_rate(report), 6), "beam_counters": counters,
     })
     replace_json(report_path, report)
+    log.info("run %s of %s: ok, %d rows in %.1f s: %d ok, %d errors, %d skipped, %d encoded", run_id, spec.name,
+             report["n_input"], report["wall_seconds"], report["n_ok"], report["n_error"], report["n_skipped"],
+             report["n_encoded"])
     return report

@@ -26,6 +26,7 @@ from mmfeat.errors import InputError
 from mmfeat.extract.candidates import Candidate
 from mmfeat.extract.dedup import resolve_duplicate_ids
 from mmfeat.extract.encoding import encode_values
+from mmfeat.extract.progress import record_progress
 from mmfeat.extract.slot_index import SlotIndex
 from mmfeat.extract.sync import absent_path
 from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
@@ -104,8 +105,11 @@ class UnitJob:
             # "sync": no row, it only makes the unit run so it can list what its input lacks
         n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
         self.index.refresh(self.writer.log.state())
+        run_dir, done = self.set_dir / "_runs" / self.ctx.run_id, 0
         for chunk in self._chunks(refs, inline, read_errors):
             self._process(chunk)
+            done += len(chunk)
+            record_progress(run_dir, unit_name(self.bucket, self.slot), done)
         if self.ctx.sync:
             self._list_absent(refs, inline, read_errors)
         stats = self._stats(n_input, t_start)
