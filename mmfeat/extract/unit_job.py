@@ -24,6 +24,7 @@ import numpy as np
 
 from mmfeat.errors import InputError
 from mmfeat.extract.candidates import Candidate
+from mmfeat.extract.chunking import plan_chunks
 from mmfeat.extract.dedup import resolve_duplicate_ids
 from mmfeat.extract.encoding import encode_values
 from mmfeat.extract.progress import record_progress
@@ -121,31 +122,26 @@ class UnitJob:
         return stats
 
     def _chunks(self, refs: list[ShardRefs], inline: list[Record], read_errors: list[ErrorRow]):
-        """Yield lists of fetched Records/ErrorRows, bounded in rows and bytes; repeated ids last, together."""
-        digests = [r.digests for r in refs] + [np.asarray([id_digest(r.id) for r in inline], np.uint64)]
-        values, counts = np.unique(np.concatenate(digests), return_counts=True)
-        repeated = values[counts > 1]
-        chunk, size, held = list(read_errors), 0, []
-        for sr in refs:
-            twice = np.isin(sr.digests, repeated)
-            single = sr.refs[~twice]
-            for start in range(0, len(single), self.ctx.chunk_rows):
-                piece = single[start:start + self.ctx.chunk_rows]
-                for item in self._fetch(sr, piece):
-                    chunk.append(item)
-                    size += _size(item.value) if isinstance(item, Record) else 0
-                    if len(chunk) >= self.ctx.chunk_rows or size >= self.ctx.chunk_bytes:
-                        yield chunk
-                        chunk, size = [], 0
-            if twice.any():
-                held.extend(self._fetch(sr, sr.refs[twice]))
-        repeated_set = set(repeated.tolist())
-        for record in inline:
-            (held if id_digest(record.id) in repeated_set else chunk).append(record)
+        """Yield lists of fetched Records/ErrorRows, bounded in rows and bytes (see ``chunking``)."""
+        chunk, size = list(read_errors), 0
+        inline_digests = np.asarray([id_digest(r.id) for r in inline], np.uint64)
+        for plan in plan_chunks(refs, inline_digests, self.ctx.chunk_rows):
+            if plan.repeated:  # copies of an id stay together, whatever their bytes
+                if chunk:
+                    yield chunk
+                    chunk, size = [], 0
+                yield [item for k, r, d in plan.pieces for item in self._fetch(refs[k].shard, r, d)] + [
+                    inline[i] for i in plan.inline]
+                continue
+            items = (item for k, r, d in plan.pieces for item in self._fetch(refs[k].shard, r, d))
+            for item in (*items, *(inline[i] for i in plan.inline)) if plan.inline else items:
+                chunk.append(item)
+                size += _size(item.value) if isinstance(item, Record) else 0
+                if len(chunk) >= self.ctx.chunk_rows or size >= self.ctx.chunk_bytes:
+                    yield chunk
+                    chunk, size = [], 0
         if chunk:
             yield chunk
-        if held:
-            yield held
 
     def _list_absent(self, refs, inline, read_errors) -> None:
         """Record the stored ids of this slot that the input no longer has (removed by the driver)."""
@@ -156,19 +152,18 @@ class UnitJob:
         replace_json(absent_path(self.set_dir / "_runs" / self.ctx.run_id, unit_name(self.bucket, self.slot)),
                      {"bucket": self.bucket, "slot": self.slot, "ids": absent})
 
-    def _fetch(self, sr: ShardRefs, refs: np.ndarray):
+    def _fetch(self, shard, refs: np.ndarray, digests: np.ndarray):
         """The rows at ``refs`` of one shard; a row whose id no longer matches is an error, not a wrong row."""
-        expected = dict(zip(sr.refs.tolist(), sr.digests.tolist()))
         n = 0
-        for ref, item in zip(refs.tolist(), self.source.fetch(sr.shard, refs.tolist())):
+        for digest, item in zip(digests.tolist(), self.source.fetch(shard, refs.tolist())):
             n += 1
-            if isinstance(item, Record) and id_digest(item.id) != expected[ref]:
+            if isinstance(item, Record) and id_digest(item.id) != digest:
                 item = ErrorRow(item.id, "read", "the input changed while the job ran (another row is now at "
                                 "this position); rerun", item.source, item.line)
             yield item
         if n != len(refs):
             raise RuntimeError(f"{type(self.source).__name__}.fetch returned {n} rows for {len(refs)} refs of "
-                               f"{sr.shard}; this is a bug in the source")
+                               f"{shard}; this is a bug in the source")
 
     # -- one chunk --------------------------------------------------------------------------
     def _process(self, chunk: list) -> None:
