@@ -1,7 +1,7 @@
 """Per-bucket commit log: the single source of truth for which files are live.
 
 Each commit is ``_log/bucket=NNNNN/VVVVVVVV.json`` holding the files it adds
-(with row count and sha256), the files it removes, and a hash chain (see
+(with row count and checksum), the files it removes, and a hash chain (see
 ``mmfeat.store.log_records``). Version ``v`` is created exclusively, so two
 writers that both read version ``v-1`` cannot both commit: the loser gets
 ``CommitConflictError`` and nothing it wrote becomes visible.

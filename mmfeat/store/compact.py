@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from mmfeat.errors import CommitConflictError
 from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.checksums import ALGORITHMS
 from mmfeat.store.layout import KINDS, bucket_dir
 from mmfeat.store.log_records import ENTRY_KEYS
 from mmfeat.store.parts import PartMissingError, discard, read_part, write_part
@@ -42,7 +43,7 @@ def carried_metadata(group: list[dict]) -> dict:
     """Extra entry keys that still hold for the merged part: those all inputs share with one value,
     and ``slots``, the sorted slots the inputs covered (from their ``slot`` or ``slots``)."""
     extra = {}
-    keys = set(group[0]) - set(ENTRY_KEYS) - {"slot", "slots"}
+    keys = set(group[0]) - set(ENTRY_KEYS) - set(ALGORITHMS) - {"slot", "slots"}
     for key in sorted(keys):
         if all(key in e and e[key] == group[0][key] for e in group):
             extra[key] = group[0][key]

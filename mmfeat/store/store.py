@@ -28,7 +28,7 @@ class FeatureStore:
 
     ``FeatureStore(root)`` opens an existing store; ``create=True`` makes one
     (with ``n_buckets``, default 16, fixed for its lifetime). Reads see only
-    committed files and verify each one's sha256 unless ``verify=False``.
+    committed files and verify each one's checksum unless ``verify=False``.
     """
 
     def __init__(self, root, *, create: bool = False, n_buckets: int | None = None):
