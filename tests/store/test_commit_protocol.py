@@ -166,3 +166,32 @@ def test_log_paths_outside_the_bucket_are_refused_at_commit(store):
         log.commit(log.state(), add=[entry], remove=[], info={})
     with pytest.raises(StoreError, match="another bucket"):
         log.commit(log.state(), add=[], remove=["data/bucket=00001/part-x.parquet"], info={})
+
+
+@pytest.mark.parametrize("algorithm", ["xxh3_128", "sha256"])
+def test_both_checksum_algorithms_verify_and_detect_a_flipped_byte(tmp_path, algorithm):
+    set_dir = tmp_path / "set"
+    table = data_table(["a", "b"], np.ones((2, 4), np.float32), ["k1", "k2"])
+    entry = write_part(table, bucket_dir(set_dir, "data", 0) / "part-x.parquet", "data", set_dir, checksum=algorithm)
+    assert algorithm in entry and not ({"xxh3_128", "sha256"} - {algorithm}) & entry.keys()
+    log = BucketLog(set_dir, 0)
+    log.commit(log.state(), add=[entry], remove=[], info={})
+    assert read_part(set_dir, entry).num_rows == 2
+    path = set_dir / entry["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="checksum mismatch"):
+        read_part(set_dir, entry)
+
+
+def test_new_parts_carry_xxh3(store):
+    entries = store.bucket_state("s", 0).files("data")
+    assert entries and all("xxh3_128" in e and "sha256" not in e for e in entries)
+
+
+def test_writing_into_a_set_after_its_bucket_count_changed_is_refused(store):
+    settings = store.root / "mmfeat_store.json"
+    settings.write_text(json.dumps({**json.loads(settings.read_text()), "n_buckets": 2}))
+    with pytest.raises(StoreError, match="written with 1"):
+        put(FeatureStore(store.root), "s", ["z"], np.ones((1, 4), np.float32))
