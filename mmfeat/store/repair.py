@@ -68,7 +68,7 @@ def repair_bucket(set_dir: Path, bucket: int, stamp: str) -> list[str]:
         except LogDamageError:
             state, damaged = salvage(log), True
         bad = [rel for rel, entry in state.live.items() if not _intact(set_dir, rel, entry)]
-        stray = [rel for rel, _ in strays(listed, state)]
+        stray = [rel for rel, _ in strays(set_dir, listed, state)]
         if damaged or bad:
             for rel in bad:
                 quarantine(set_dir, rel, stamp)

@@ -105,7 +105,7 @@ class FeatureStore:
             except LogDamageError as exc:
                 return [(exc.path.relative_to(set_dir).as_posix(), exc.problem)]
             problems = [(rel, p) for rel, e in state.live.items() if (p := verify_part(set_dir, e))]
-            problems += strays(listed, state)
+            problems += strays(set_dir, listed, state)
             # A missing part or a stray can be a commit in flight (publish or trash pending): look again.
             if not any(p == "missing" or "stray" in p for _, p in problems):
                 return problems
@@ -178,7 +178,7 @@ class FeatureStore:
             except PartMissingError as exc:
                 problem = exc
                 continue
-            found = strays(listed, state)
+            found = strays(set_dir, listed, state)
             if found:
                 problem = StoreError(f"{set_dir / found[0][0]}: {found[0][1]}. {repair_hint(set_dir)}")
                 continue
