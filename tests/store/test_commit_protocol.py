@@ -195,3 +195,32 @@ def test_writing_into_a_set_after_its_bucket_count_changed_is_refused(store):
     settings.write_text(json.dumps({**json.loads(settings.read_text()), "n_buckets": 2}))
     with pytest.raises(StoreError, match="written with 1"):
         put(FeatureStore(store.root), "s", ["z"], np.ones((1, 4), np.float32))
+
+
+def test_a_commit_that_died_before_moving_replaced_parts_aside_is_finished_by_a_reader(store, monkeypatch):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    state = log.state()
+    old = state.files("data")[0]["path"]
+    monkeypatch.setattr(bucket_log, "trash", lambda *a: None)  # killed after publishing, before the trash
+    log.commit(state, add=[_part(store, "s", ["only"], "new")], remove=[old], info={})
+    monkeypatch.undo()
+    assert (set_dir / old).exists()  # directory readers would see old and new rows now
+    assert store.read("s")["id"].to_pylist() == ["only"]  # not a stray: the log removed it
+    assert not (set_dir / old).exists() and _directory_ids(set_dir) == (["only"], ["only"])
+    assert store.verify("s") == []
+
+
+def test_a_reader_whose_part_vanished_re_reads_the_log_instead_of_reporting_damage(store, monkeypatch):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    stale = log.state()
+    log.commit(stale, add=[_part(store, "s", ["only"], "new")], remove=[stale.files("data")[0]["path"]], info={})
+    os.utime(trash_path(set_dir, stale.files("data")[0]["path"]), (1, 1))
+    store.vacuum("s")  # the replaced part is gone from _trash too
+    replay, calls = BucketLog.state, []
+
+    def stale_first(self):  # the reader replayed the log just before the commit
+        calls.append(1)
+        return stale.copy() if len(calls) == 1 else replay(self)
+
+    monkeypatch.setattr(BucketLog, "state", stale_first)
+    assert store.read("s")["id"].to_pylist() == ["only"] and len(calls) == 2
