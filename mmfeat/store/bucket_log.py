@@ -73,6 +73,11 @@ class BucketLog:
         self._cache: BucketState | None = None
         self._hashed: bool | None = None
 
+    def resume(self, state: BucketState) -> "BucketLog":
+        """Continue from ``state`` (one this process replayed): the next ``state()`` reads only newer versions."""
+        self._cache = state.copy() if state.version else None
+        return self
+
     @property
     def hashed(self) -> bool:
         """Whether the feature set was created with hashed logs (then a record without a hash is damage)."""
