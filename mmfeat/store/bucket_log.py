@@ -152,6 +152,7 @@ class BucketLog:
                   "prev": None if checkpoint else base.head}
         if checkpoint:
             record["checkpoint"] = True
+        record = json.loads(json.dumps(record))  # hash exactly what replay will read back (tuples, int keys)
         problem = record_problem(record, version, self.bucket, hashed=False)
         if problem:
             raise StoreError(f"{self.set_dir.name}: bucket {self.bucket}: cannot commit: {problem}")

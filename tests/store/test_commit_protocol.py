@@ -224,3 +224,11 @@ def test_a_reader_whose_part_vanished_re_reads_the_log_instead_of_reporting_dama
 
     monkeypatch.setattr(BucketLog, "state", stale_first)
     assert store.read("s")["id"].to_pylist() == ["only"] and len(calls) == 2
+
+
+def test_commit_info_and_entry_metadata_survive_the_round_trip_through_json(store):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    entry = {**_part(store, "s", ["t"], "tuple"), "slots": (3, 1), "extra": {"k": 1.5}}
+    log.commit(log.state(), add=[entry], remove=[], info={"meta": (1, 2), "time": 1.0 / 3})
+    state = BucketLog(set_dir, 0).state()  # a fresh replay checks the hash of what was written
+    assert state.live[entry["path"]]["slots"] == [3, 1] and state.live[entry["path"]]["extra"] == {"k": 1.5}
