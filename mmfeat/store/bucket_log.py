@@ -1,7 +1,7 @@
 """Per-bucket commit log: the single source of truth for which files are live.
 
 Each commit is ``_log/bucket=NNNNN/VVVVVVVV.json`` holding the files it adds
-(with row count and sha256), the files it removes, and a hash chain (see
+(with row count and checksum), the files it removes, and a hash chain (see
 ``mmfeat.store.log_records``). Version ``v`` is created exclusively, so two
 writers that both read version ``v-1`` cannot both commit: the loser gets
 ``CommitConflictError`` and nothing it wrote becomes visible.
@@ -30,25 +30,35 @@ class BucketState:
     """The live files of one bucket after replaying its log up to ``version``.
 
     ``head`` is the hash of the last replayed record: the next commit's ``prev``.
+    ``removed`` holds the paths replayed commits removed, so that a part whose
+    commit recorded its removal but died before moving it aside is recognised
+    (and moved) rather than taken for a stray.
     """
 
     bucket: int
     version: int = 0
     live: dict[str, dict] = field(default_factory=dict)  # relative path -> add entry
     head: str | None = None
+    removed: set[str] = field(default_factory=set)
 
     def files(self, kind: str) -> list[dict]:
         """Live add-entries of one kind (``data`` or ``errors``), oldest first."""
         return [entry for entry in self.live.values() if entry["kind"] == kind]
 
+    def copy(self) -> "BucketState":
+        """An independent copy (replay and commit never share mutable state with their callers)."""
+        return BucketState(self.bucket, self.version, dict(self.live), self.head, set(self.removed))
+
     def apply(self, record: dict) -> None:
         """Advance this state by one commit record."""
         if record.get("checkpoint"):
-            self.live = {}
+            self.live, self.removed = {}, set()
         for removed in record["remove"]:
             self.live.pop(removed, None)
+            self.removed.add(removed)
         for entry in record["add"]:
             self.live[entry["path"]] = entry
+            self.removed.discard(entry["path"])
         self.version = record["version"]
         self.head = record.get("hash") or record_hash(record)
 
@@ -62,6 +72,11 @@ class BucketLog:
         self.dir = self.set_dir / "_log" / f"bucket={bucket:05d}"
         self._cache: BucketState | None = None
         self._hashed: bool | None = None
+
+    def resume(self, state: BucketState) -> "BucketLog":
+        """Continue from ``state`` (one this process replayed): the next ``state()`` reads only newer versions."""
+        self._cache = state.copy() if state.version else None
+        return self
 
     @property
     def hashed(self) -> bool:
@@ -111,7 +126,7 @@ class BucketLog:
                 base = None
                 break
             version -= 1
-        state = BucketState(self.bucket, base.version, dict(base.live), base.head) if base else BucketState(self.bucket)
+        state = base.copy() if base else BucketState(self.bucket)
         for record in reversed(records):
             expected = None if record.get("checkpoint") else state.head
             if ("prev" in record or self.hashed) and record.get("prev") != expected:
@@ -119,7 +134,7 @@ class BucketLog:
                                                                    "version was edited, replaced or removed)")
             state.apply(record)
         self._cache = state
-        return BucketState(state.bucket, state.version, dict(state.live), state.head)
+        return state.copy()
 
     def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
                checkpoint: bool = False) -> int:
@@ -137,6 +152,7 @@ class BucketLog:
                   "prev": None if checkpoint else base.head}
         if checkpoint:
             record["checkpoint"] = True
+        record = json.loads(json.dumps(record))  # hash exactly what replay will read back (tuples, int keys)
         problem = record_problem(record, version, self.bucket, hashed=False)
         if problem:
             raise StoreError(f"{self.set_dir.name}: bucket {self.bucket}: cannot commit: {problem}")
@@ -151,7 +167,7 @@ class BucketLog:
             publish(self.set_dir, entry["path"])
         for path in remove:
             trash(self.set_dir, path)
-        state = BucketState(self.bucket, base.version, {} if checkpoint else dict(base.live), base.head)
+        state = base.copy()
         state.apply(record)
         self._cache = state
         return version

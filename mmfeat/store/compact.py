@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from mmfeat.errors import CommitConflictError
 from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.checksums import ALGORITHMS
 from mmfeat.store.layout import KINDS, bucket_dir
 from mmfeat.store.log_records import ENTRY_KEYS
 from mmfeat.store.parts import PartMissingError, discard, read_part, write_part
@@ -43,7 +44,7 @@ def carried_metadata(group: list[dict]) -> dict:
     """Extra entry keys that still hold for the merged part: those all inputs share with one value,
     and the slot tags covering every input's slots (see ``mmfeat.store.slots``)."""
     extra = {}
-    keys = set(group[0]) - set(ENTRY_KEYS) - set(TAG_KEYS)
+    keys = set(group[0]) - set(ENTRY_KEYS) - set(ALGORITHMS) - set(TAG_KEYS)
     for key in sorted(keys):
         if all(key in e and e[key] == group[0][key] for e in group):
             extra[key] = group[0][key]

@@ -12,6 +12,7 @@ from pathlib import Path
 from mmfeat.errors import FingerprintMismatchError, StoreError
 from mmfeat.store.files import create_exclusive_json
 from mmfeat.store.layout import STORE_FILE
+from mmfeat.store.log_records import repair_hint
 from mmfeat.version import __version__
 
 META_FILE = "feature_set.json"
@@ -40,6 +41,10 @@ def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
             f"weights or an output-changing parameter differ. Give the new definition another name, or delete "
             f"{set_dir} to recompute everything."
         )
+    if existing.get("n_buckets") not in (None, meta["n_buckets"]):
+        raise StoreError(f"{Path(set_dir).parent / STORE_FILE}: says {meta['n_buckets']} buckets, but feature set "
+                         f"{spec.name!r} was written with {existing['n_buckets']}; writing now would put ids in the "
+                         f"wrong buckets. {repair_hint(set_dir)}")
     return existing
 
 

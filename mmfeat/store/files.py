@@ -10,8 +10,6 @@ import os
 import uuid
 from pathlib import Path
 
-from mmfeat.hashing import sha256_file
-
 TMP_PREFIX = ".tmp-"
 
 
@@ -27,14 +25,6 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def publish(tmp: Path, final: Path) -> str:
-    """fsync ``tmp``, hash it, rename it to ``final`` and return its sha256."""
-    fsync_file(tmp)
-    digest = sha256_file(tmp)
-    os.replace(tmp, final)
-    return digest
 
 
 def create_exclusive_json(final: Path, payload: dict) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mmfeat.store.bucket_log import BucketState
 from mmfeat.store.layout import KINDS, STORE_FILE, bucket_dir, bucket_number, is_visible
+from mmfeat.store.lifecycle import trash
 
 
 def set_problems(set_dir: Path, n_buckets: int) -> list[tuple[str, str]]:
@@ -51,12 +52,19 @@ def visible_files(set_dir: Path, bucket: int) -> set[str]:
     return out
 
 
-def strays(listed: set[str], state: BucketState) -> list[tuple[str, str]]:
+def strays(set_dir: Path, listed: set[str], state: BucketState) -> list[tuple[str, str]]:
     """Visible files listed before ``state`` was read that it does not reference.
 
     List first, read the log second: a commit publishes its parts only after
     its record exists, so a part a concurrent writer just published is in the
-    later-read log, and is never reported as a stray.
+    later-read log, and is never reported as a stray. A part the log says was
+    removed, but that is still visible (its commit died before moving it to
+    ``_trash``), is moved there now: that finishes the commit.
     """
-    return [(p, "not referenced by the commit log (stray file; directory readers would count its rows)")
-            for p in sorted(listed - state.live.keys())]
+    out = []
+    for rel in sorted(listed - state.live.keys()):
+        if rel in state.removed:
+            trash(set_dir, rel)
+        else:
+            out.append((rel, "not referenced by the commit log (stray file; directory readers would count its rows)"))
+    return out

@@ -12,10 +12,11 @@ from hashlib import sha256
 from pathlib import Path
 
 from mmfeat.errors import StoreError
+from mmfeat.store.checksums import ALGORITHMS
 from mmfeat.store.layout import entry_path_problem
 
 RESERVED = frozenset({"version", "bucket", "add", "remove", "prev", "hash", "checkpoint"})
-ENTRY_KEYS = ("path", "kind", "rows", "sha256", "bytes")
+ENTRY_KEYS = ("path", "kind", "rows", "bytes")
 
 
 class LogDamageError(StoreError):
@@ -51,8 +52,9 @@ def record_problem(record, version: int, bucket: int, *, hashed: bool) -> str | 
     if not isinstance(record.get("add"), list) or not isinstance(record.get("remove"), list):
         return "its add or remove list is missing"
     for entry in record["add"]:
-        if not isinstance(entry, dict) or any(k not in entry for k in ENTRY_KEYS):
-            return f"add entry {entry!r} lacks one of {', '.join(ENTRY_KEYS)}"
+        if not isinstance(entry, dict) or any(k not in entry for k in ENTRY_KEYS) or \
+                not any(k in entry for k in ALGORITHMS):
+            return f"add entry {entry!r} lacks one of {', '.join(ENTRY_KEYS)} or a checksum"
         problem = entry_path_problem(entry["path"], bucket, entry["kind"])
         if problem:
             return f"refusing {problem}"

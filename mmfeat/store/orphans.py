@@ -42,14 +42,15 @@ def _older_than(path: Path, cutoff: float) -> bool:
 def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
     """Vacuum bucket ``state.bucket``; return the deleted paths relative to ``set_dir``.
 
-    The log is re-read after listing (``state`` only names the bucket), so a
-    part committed by another writer meanwhile is never taken for an orphan.
+    The log is re-read after listing (from ``state`` on, which must come from
+    a replay), so a part committed by another writer meanwhile is never taken
+    for an orphan.
     A bucket whose log is damaged is left alone: ``mmfeat repair`` comes first.
     """
     set_dir = Path(set_dir)
     listed = _listing(set_dir, state.bucket)
     try:
-        live = BucketLog(set_dir, state.bucket).state().live
+        live = BucketLog(set_dir, state.bucket).resume(state).state().live
     except StoreError:
         return []
     cutoff = time.time() - min_age_s

@@ -1,4 +1,4 @@
-"""Parquet part files: write atomically with a checksum, read back verified.
+"""Parquet part files: written staged with a checksum, read back verified.
 
 Parquet rather than Arrow IPC because pandas, pyarrow.dataset, duckdb and Spark
 all read it natively with no extension. Embeddings are stored uncompressed and
@@ -6,8 +6,6 @@ without dictionary or statistics pages (random floats gain nothing from them),
 so a read is a straight copy; ids and keys are zstd-compressed.
 """
 import datetime
-import io
-from hashlib import sha256
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmfeat.errors import ChecksumError, StoreError
-from mmfeat.hashing import sha256_file
+from mmfeat.store.checksums import default_algorithm, digest_file, matches
 from mmfeat.records import ERROR_COLUMNS
 from mmfeat.store.files import fsync_file
 from mmfeat.store.lifecycle import locate, staged_path
@@ -82,7 +80,7 @@ def conform(table: pa.Table, kind: str, columns=None) -> pa.Table:
     return table
 
 
-def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path) -> dict:
+def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path, *, checksum: str | None = None) -> dict:
     """Write ``table`` under the hidden staged name of ``final``; return the log entry describing it.
 
     The entry names ``final``: ``BucketLog.commit`` publishes the file under
@@ -97,8 +95,9 @@ def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path) -> dict:
     pq.write_table(table, staged, compression=compression, use_dictionary=False,
                    write_statistics=[n for n in table.column_names if n not in VECTOR_COLUMNS])
     fsync_file(staged)
+    algorithm = checksum or default_algorithm()
     return {"path": final.relative_to(set_dir).as_posix(), "kind": kind, "rows": table.num_rows,
-            "sha256": sha256_file(staged), "bytes": staged.stat().st_size}
+            algorithm: digest_file(staged, algorithm), "bytes": staged.stat().st_size}
 
 
 def discard(set_dir: Path, entries: list[dict]) -> None:
@@ -108,7 +107,7 @@ def discard(set_dir: Path, entries: list[dict]) -> None:
 
 
 def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> pa.Table:
-    """Read one committed part; with ``verify`` its bytes must match the recorded sha256."""
+    """Read one committed part; with ``verify`` its bytes must match the recorded checksum."""
     named = Path(set_dir) / entry["path"]
     missing = PartMissingError(f"{named}: committed file is missing. {repair_hint(set_dir)}")
     path = locate(set_dir, entry["path"])
@@ -116,10 +115,10 @@ def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> 
         raise missing
     try:
         data = path.read_bytes() if verify else None
-        if verify and sha256(data).hexdigest() != entry["sha256"]:
+        if verify and not matches(entry, data=data):
             raise ChecksumError(f"{named}: checksum mismatch, the file changed after it was committed. "
                                 f"{repair_hint(set_dir)}")
-        table = pq.read_table(io.BytesIO(data) if verify else path, columns=columns)
+        table = pq.read_table(pa.BufferReader(data) if verify else path, columns=columns)
     except FileNotFoundError:  # moved between locating and reading: the caller re-reads the log
         raise missing from None
     except (pa.ArrowException, OSError) as exc:
@@ -133,7 +132,7 @@ def verify_part(set_dir: Path, entry: dict) -> str | None:
     if path is None:
         return "missing"
     try:
-        if sha256_file(path) != entry["sha256"]:
+        if not matches(entry, path=path):
             return "checksum mismatch"
     except FileNotFoundError:
         return "missing"

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from mmfeat.errors import CommitConflictError, StoreError
-from mmfeat.hashing import sha256_file
+from mmfeat.store.checksums import matches
 from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.files import move_aside
 from mmfeat.store.integrity import strays, visible_files
@@ -52,7 +52,7 @@ def _intact(set_dir: Path, rel: str, entry: dict) -> bool:
     """Whether a live part sits at its published name with its recorded checksum."""
     path = locate(set_dir, rel)
     try:
-        return path == Path(set_dir) / rel and sha256_file(path) == entry["sha256"]
+        return path == Path(set_dir) / rel and matches(entry, path=path)
     except FileNotFoundError:
         return False
 
@@ -68,7 +68,7 @@ def repair_bucket(set_dir: Path, bucket: int, stamp: str) -> list[str]:
         except LogDamageError:
             state, damaged = salvage(log), True
         bad = [rel for rel, entry in state.live.items() if not _intact(set_dir, rel, entry)]
-        stray = [rel for rel, _ in strays(listed, state)]
+        stray = [rel for rel, _ in strays(set_dir, listed, state)]
         if damaged or bad:
             for rel in bad:
                 quarantine(set_dir, rel, stamp)

@@ -28,7 +28,7 @@ class FeatureStore:
 
     ``FeatureStore(root)`` opens an existing store; ``create=True`` makes one
     (with ``n_buckets``, default 16, fixed for its lifetime). Reads see only
-    committed files and verify each one's sha256 unless ``verify=False``.
+    committed files and verify each one's checksum unless ``verify=False``.
     """
 
     def __init__(self, root, *, create: bool = False, n_buckets: int | None = None):
@@ -98,14 +98,16 @@ class FeatureStore:
     def _bucket_problems(self, set_dir: Path, bucket: int) -> list[tuple[str, str]]:
         log = BucketLog(set_dir, bucket)
         for attempt in range(READ_ATTEMPTS):
+            time.sleep(0.05 * attempt)
             listed = visible_files(set_dir, bucket)
             try:
                 state = log.state()
             except LogDamageError as exc:
                 return [(exc.path.relative_to(set_dir).as_posix(), exc.problem)]
             problems = [(rel, p) for rel, e in state.live.items() if (p := verify_part(set_dir, e))]
-            problems += strays(listed, state)
-            if not problems or log.state().version == state.version:
+            problems += strays(set_dir, listed, state)
+            # A missing part or a stray can be a commit in flight (publish or trash pending): look again.
+            if not any(p == "missing" or "stray" in p for _, p in problems):
                 return problems
         return problems
 
@@ -176,7 +178,7 @@ class FeatureStore:
             except PartMissingError as exc:
                 problem = exc
                 continue
-            found = strays(listed, state)
+            found = strays(set_dir, listed, state)
             if found:
                 problem = StoreError(f"{set_dir / found[0][0]}: {found[0][1]}. {repair_hint(set_dir)}")
                 continue
@@ -195,11 +197,13 @@ class FeatureStore:
         return pa.concat_tables(non_empty, promote_options="permissive")
 
     def read(self, name: str, *, columns=None, verify: bool = True) -> pa.Table:
-        """All rows of a feature set: ``id``, ``embedding`` (fixed-size list), ``content_key``."""
+        """All rows of a feature set: ``id``, ``embedding`` (fixed-size list), ``content_key``,
+        ``chunks`` where kept, and ``event_timestamp`` (null for parts written before it existed)."""
         return self._read_all(name, "data", columns, verify)
 
     def errors(self, name: str, *, verify: bool = True) -> pa.Table:
-        """Current error rows: ``id``, ``stage``, ``reason``, ``source``, ``line``, ``run_id``."""
+        """Current error rows: ``id``, ``stage``, ``reason``, ``source``, ``line``, ``run_id``, ``content_key``,
+        ``fingerprint`` (the last two null for rows written before they existed)."""
         return self._read_all(name, "errors", None, verify)
 
     def to_numpy(self, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -166,3 +166,69 @@ def test_log_paths_outside_the_bucket_are_refused_at_commit(store):
         log.commit(log.state(), add=[entry], remove=[], info={})
     with pytest.raises(StoreError, match="another bucket"):
         log.commit(log.state(), add=[], remove=["data/bucket=00001/part-x.parquet"], info={})
+
+
+@pytest.mark.parametrize("algorithm", ["xxh3_128", "sha256"])
+def test_both_checksum_algorithms_verify_and_detect_a_flipped_byte(tmp_path, algorithm):
+    set_dir = tmp_path / "set"
+    table = data_table(["a", "b"], np.ones((2, 4), np.float32), ["k1", "k2"])
+    entry = write_part(table, bucket_dir(set_dir, "data", 0) / "part-x.parquet", "data", set_dir, checksum=algorithm)
+    assert algorithm in entry and not ({"xxh3_128", "sha256"} - {algorithm}) & entry.keys()
+    log = BucketLog(set_dir, 0)
+    log.commit(log.state(), add=[entry], remove=[], info={})
+    assert read_part(set_dir, entry).num_rows == 2
+    path = set_dir / entry["path"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="checksum mismatch"):
+        read_part(set_dir, entry)
+
+
+def test_new_parts_carry_xxh3(store):
+    entries = store.bucket_state("s", 0).files("data")
+    assert entries and all("xxh3_128" in e and "sha256" not in e for e in entries)
+
+
+def test_writing_into_a_set_after_its_bucket_count_changed_is_refused(store):
+    settings = store.root / "mmfeat_store.json"
+    settings.write_text(json.dumps({**json.loads(settings.read_text()), "n_buckets": 2}))
+    with pytest.raises(StoreError, match="written with 1"):
+        put(FeatureStore(store.root), "s", ["z"], np.ones((1, 4), np.float32))
+
+
+def test_a_commit_that_died_before_moving_replaced_parts_aside_is_finished_by_a_reader(store, monkeypatch):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    state = log.state()
+    old = state.files("data")[0]["path"]
+    monkeypatch.setattr(bucket_log, "trash", lambda *a: None)  # killed after publishing, before the trash
+    log.commit(state, add=[_part(store, "s", ["only"], "new")], remove=[old], info={})
+    monkeypatch.undo()
+    assert (set_dir / old).exists()  # directory readers would see old and new rows now
+    assert store.read("s")["id"].to_pylist() == ["only"]  # not a stray: the log removed it
+    assert not (set_dir / old).exists() and _directory_ids(set_dir) == (["only"], ["only"])
+    assert store.verify("s") == []
+
+
+def test_a_reader_whose_part_vanished_re_reads_the_log_instead_of_reporting_damage(store, monkeypatch):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    stale = log.state()
+    log.commit(stale, add=[_part(store, "s", ["only"], "new")], remove=[stale.files("data")[0]["path"]], info={})
+    os.utime(trash_path(set_dir, stale.files("data")[0]["path"]), (1, 1))
+    store.vacuum("s")  # the replaced part is gone from _trash too
+    replay, calls = BucketLog.state, []
+
+    def stale_first(self):  # the reader replayed the log just before the commit
+        calls.append(1)
+        return stale.copy() if len(calls) == 1 else replay(self)
+
+    monkeypatch.setattr(BucketLog, "state", stale_first)
+    assert store.read("s")["id"].to_pylist() == ["only"] and len(calls) == 2
+
+
+def test_commit_info_and_entry_metadata_survive_the_round_trip_through_json(store):
+    set_dir, log = store.set_dir("s"), BucketLog(store.set_dir("s"), 0)
+    entry = {**_part(store, "s", ["t"], "tuple"), "slots": (3, 1), "extra": {"k": 1.5}}
+    log.commit(log.state(), add=[entry], remove=[], info={"meta": (1, 2), "time": 1.0 / 3})
+    state = BucketLog(set_dir, 0).state()  # a fresh replay checks the hash of what was written
+    assert state.live[entry["path"]]["slots"] == [3, 1] and state.live[entry["path"]]["extra"] == {"k": 1.5}

@@ -2,6 +2,7 @@
 
     python -m tests.store.workers append ROOT NAME PREFIX N_COMMITS PER_COMMIT
     python -m tests.store.workers poll ROOT NAME STOP_FILE
+    python -m tests.store.workers churn ROOT NAME      (until killed)
 
 Each prints one JSON line with what it saw.
 """
@@ -54,10 +55,34 @@ def poll(root, name, stop_file) -> dict:
     return {"reads": reads, "n_problems": len(problems), "problems": problems[:3]}
 
 
+def churn(root, name) -> None:
+    """Forever: commit 3 new ids ``c{k}-{j}`` to bucket k mod n, then compact that bucket (killed by the test)."""
+    import uuid
+
+    from mmfeat.store.compact import compact_bucket
+
+    store = FeatureStore(root)
+    set_dir = store.set_dir(name)
+    done = [int(i.split("-")[0][1:]) for i in store.read(name, columns=["id"])["id"].to_pylist() if i[0] == "c"]
+    k = max(done, default=-1) + 1
+    while True:
+        bucket = k % store.n_buckets
+        ids = [f"c{k}-{j}" for j in range(3)]
+        table = data_table(ids, np.full((3, 4), k, np.float32), [f"ck-{i}" for i in ids])
+        log = BucketLog(set_dir, bucket)
+        entry = write_part(table, bucket_dir(set_dir, "data", bucket) / f"part-churn-{uuid.uuid4().hex}.parquet",
+                           "data", set_dir)
+        log.commit(log.state(), add=[entry], remove=[], info={})
+        compact_bucket(set_dir, bucket, target_bytes=1 << 20)
+        k += 1
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "append":
         result = append(args[0], args[1], args[2], int(args[3]), int(args[4]))
+    elif command == "churn":
+        result = churn(*args)
     else:
         result = poll(*args)
     print(json.dumps(result))
