@@ -12,7 +12,7 @@ import pytest
 from mmfeat import FeatureStore
 from mmfeat.cli import main
 from tests.conftest import sentences, write_jsonl, write_spec
-from tests.faults.harness import assert_exact, killed_run
+from tests.faults.harness import UNROLLED_REMOVE, assert_exact, killed_run
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,15 @@ def test_kill_9_then_rerun_is_exact(tmp_path, corpus, fault, check):
     assert last["status"] == "ok" and last["n_input"] == N_ROWS
 
 
-def test_kill_9_while_a_rerun_replaces_changed_rows(tmp_path, corpus):
+REWRITE_POINTS = [
+    pytest.param("mmfeat.store.bucket_log:BucketLog.commit:1:after", id="after the 1st rewriting commit"),
+    pytest.param("mmfeat.store.bucket_log:create_exclusive_json:1:after",
+                 id="rewriting commit recorded, replaced parts not yet in _trash", marks=UNROLLED_REMOVE),
+]
+
+
+@pytest.mark.parametrize("fault", REWRITE_POINTS)
+def test_kill_9_while_a_rerun_replaces_changed_rows(tmp_path, corpus, fault):
     """The rerun after an input changed rewrites parts (old ones go to _trash); kill it mid-way."""
     spec, manifest, ok, bad = corpus
     store = tmp_path / "store"
@@ -91,7 +99,7 @@ def test_kill_9_while_a_rerun_replaces_changed_rows(tmp_path, corpus):
             row["text"] += " changed"
     changed = write_jsonl(tmp_path / "changed.jsonl", rows)
     args = extract_args(store, spec, changed)
-    killed_run(args, "mmfeat.store.bucket_log:trash:2:after")
+    killed_run(args, fault)
     assert main(["verify", "--store", str(store), "tiny_text"]) == 0
     assert main(args) == 0
     assert_exact(store, "tiny_text", ok, bad)
