@@ -46,7 +46,7 @@ def killed_run(args: list[str], fault: str, *, timeout: float = 300) -> None:
     assert proc.returncode == -signal.SIGKILL, f"the run was not killed at {fault} (exit {proc.returncode}):\n{out[-3000:]}"
 
 
-def ids_once(ids) -> Counter:
+def duplicated(ids) -> Counter:
     """The ids that occur more than once."""
     return Counter({i: n for i, n in Counter(ids).items() if n > 1})
 
@@ -55,11 +55,11 @@ def assert_exact(store_root: Path, name: str, ok_ids: set, error_ids: set = froz
     """Every id stored exactly once (mmfeat's reader and a plain directory read agree); verify is clean."""
     store = FeatureStore(store_root)
     ids = store.read(name, columns=["id"])["id"].to_pylist()
-    assert not ids_once(ids), f"duplicated ids: {dict(list(ids_once(ids).items())[:5])}"
+    assert not duplicated(ids), f"duplicated ids: {dict(list(duplicated(ids).items())[:5])}"
     assert set(ids) == set(ok_ids), f"lost {sorted(set(ok_ids) - set(ids))[:5]}, extra {sorted(set(ids) - set(ok_ids))[:5]}"
     plain = pd.read_parquet(store.set_dir(name) / "data", columns=["id"])["id"]
     assert plain.is_unique and set(plain) == set(ok_ids), "a plain directory read disagrees with the store"
     if error_ids:
         errors = store.errors(name)["id"].to_pylist()
-        assert not ids_once(errors) and set(errors) == set(error_ids), "error rows lost or duplicated"
+        assert not duplicated(errors) and set(errors) == set(error_ids), "error rows lost or duplicated"
     assert main(["verify", "--store", str(store_root), name]) == 0
