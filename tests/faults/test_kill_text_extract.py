@@ -30,8 +30,8 @@ def logged_but_unpublished(set_dir):
 
 
 def running_reports(set_dir):
-    return [r for r in map(json.loads, map(lambda p: p.read_text(), set_dir.glob("runs/*.json")))
-            if r["status"] == "running"]
+    reports = [json.loads(p.read_text()) for p in set_dir.glob("runs/*.json")]
+    return [r for r in reports if r["status"] == "running"]
 
 
 # (name, fault: module:attr:k:before|after, what must hold right after the kill)
