@@ -177,6 +177,7 @@ def acquire(path, *, run_id: str, wait_s: float = 0.0, stale_after_s: float = ST
                             holder.get("pid"), holder.get("run_id"))
                 taken_over = holder
                 continue
+            holder = _read(path) or holder  # another process is taking over: name it if it got the lock
         if time.monotonic() >= deadline:
             raise LockHeldError(path, holder)
         time.sleep(min(poll_s, max(0.05, deadline - time.monotonic())))
