@@ -89,8 +89,8 @@ def run_job(job, *, force: bool = False, wait_s: float = 0.0, stale_after_s: flo
     steps = job_steps.build_steps(job)
     folder = job_dir(job)
     run_id = new_run_id()
-    with acquire(folder / "lock.json", run_id=run_id, wait_s=wait_s, stale_after_s=stale_after_s,
-                 heartbeat_s=heartbeat_s) as lock:
+    with _terminated_raises(), acquire(folder / "lock.json", run_id=run_id, wait_s=wait_s,
+                                       stale_after_s=stale_after_s, heartbeat_s=heartbeat_s) as lock:
         if lock.taken_over:
             _mark_abandoned(folder, lock.taken_over)
         return _run_steps(job, steps, folder, run_id, force, lock)
@@ -123,22 +123,25 @@ def _run_steps(job, steps, folder: Path, run_id: str, force: bool, lock) -> tupl
               "steps": [{"kind": s.kind, "name": s.name, "status": "pending"} for s in steps]}
     if lock.taken_over:
         report["took_over_lock_of"] = lock.taken_over
-    replace_json(report_path, report)
-    log.info("job %s run %s: %d step(s); report %s", job.name, run_id, len(steps), report_path)
     results = {}
     try:
-        with _terminated_raises():
-            for index, step in enumerate(steps):
-                result = _run_one(step, steps, results, job, state, force)
-                results[step.id] = result
-                report["steps"][index] = {"kind": step.kind, "name": step.name, **result}
-                if result["status"] == "ok" and "skip_key" in result:
-                    state[step.id] = {"key": result.pop("skip_key"), "run_id": run_id, "at": time.time()}
-                    report["steps"][index].pop("skip_key", None)
-                    replace_json(state_path, state)
-                replace_json(report_path, report)
+        replace_json(report_path, report)
+        log.info("job %s run %s: %d step(s); report %s", job.name, run_id, len(steps), report_path)
+        for index, step in enumerate(steps):
+            report["steps"][index].update(status="running", started_at=time.time())
+            replace_json(report_path, report)  # a run that dies here shows the step it died in
+            result = _run_one(step, steps, results, job, state, force)
+            results[step.id] = result
+            report["steps"][index] = {**report["steps"][index], **result}
+            if result["status"] == "ok" and "skip_key" in result:
+                state[step.id] = {"key": result.pop("skip_key"), "run_id": run_id, "at": time.time()}
+                report["steps"][index].pop("skip_key", None)
+                replace_json(state_path, state)
+            replace_json(report_path, report)
     except BaseException as exc:
-        report.update(status="terminated", error=f"{type(exc).__name__}: {exc}", finished_at=time.time(),
+        stopped = isinstance(exc, (SystemExit, KeyboardInterrupt))
+        report.update(status="terminated" if stopped else "failed", error=f"{type(exc).__name__}: {exc}",
+                      finished_at=time.time(),
                       seconds=round(time.time() - started, 3), exit_code=EXIT_FAILED)
         replace_json(report_path, report)
         raise
@@ -158,22 +161,22 @@ def _run_one(step, steps, results: dict, job, state: dict, force: bool) -> dict:
            ("failed", "error_rate", "blocked")]
     if bad:
         return {"status": "blocked", "exit_status": None, "error": f"not run: {', '.join(bad)} did not succeed"}
-    key = job_steps.skip_key(step, job.store)
-    if (key is not None and not force and state.get(step.id, {}).get("key") == key
-            and job_steps.output_present(step, job.store)):
-        log.info("%s: skipped, its inputs are unchanged since run %s", step.id, state[step.id]["run_id"])
-        return {"status": "skipped", "exit_status": 0, "seconds": 0.0, "model_loaded": False,
-                "reason": f"inputs unchanged since job run {state[step.id]['run_id']}"}
-    log.info("%s: running", step.id)
     t0 = time.perf_counter()
     try:
+        key = job_steps.skip_key(step, job.store)
+        if (key is not None and not force and state.get(step.id, {}).get("key") == key
+                and job_steps.output_present(step, job.store)):
+            log.info("%s: skipped, its inputs are unchanged since run %s", step.id, state[step.id]["run_id"])
+            return {"status": "skipped", "exit_status": 0, "seconds": 0.0, "model_loaded": False,
+                    "reason": f"inputs unchanged since job run {state[step.id]['run_id']}"}
+        log.info("%s: running", step.id)
         result = job_steps.RUNNERS[step.kind](step, job)
+        if key is not None:
+            result["skip_key"] = job_steps.skip_key(step, job.store)  # after the run: e.g. its own writes
     except Exception as exc:  # noqa: BLE001 (a step's failure is recorded in the report; other steps go on)
         log.error("%s failed:\n%s", step.id, traceback.format_exc())
         return {"status": "failed", "exit_status": EXIT_FAILED, "seconds": round(time.perf_counter() - t0, 3),
                 "error": f"{type(exc).__name__}: {exc}"[:2000]}
     result["seconds"] = round(time.perf_counter() - t0, 3)
-    if key is not None:
-        result["skip_key"] = job_steps.skip_key(step, job.store)  # after the run: e.g. its own writes
     log.info("%s: %s in %.1f s", step.id, result["status"], result["seconds"])
     return result

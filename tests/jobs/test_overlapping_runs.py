@@ -74,3 +74,22 @@ def test_the_lock_of_a_killed_run_is_taken_over_and_its_report_says_killed(tmp_p
     assert old["status"] == "killed" and f"pid {victim.pid}" in old["error"]
     assert FeatureStore(tmp_path / "store").counts("tiny_a")["rows"] == 24
     assert not (runs.parent / "lock.json").exists()
+
+
+def test_sigterm_ends_the_report_as_terminated_and_releases_the_lock(tmp_path, tiny_bert):
+    job = one_set_job(tmp_path, tiny_bert)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen([sys.executable, "-m", "mmfeat.cli", "run", str(job)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    runs = tmp_path / "store" / "_jobs" / "job" / "runs"
+    deadline = time.monotonic() + 120
+    while not list(runs.glob("*.json")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before it could be stopped"
+    run.terminate()  # what a scheduler's timeout or a pod's shutdown sends
+    run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM
+    report = last_report(tmp_path)
+    assert report["status"] == "terminated" and "SystemExit" in report["error"]
+    assert report["steps"][0]["status"] in ("running", "ok")
+    assert not (runs.parent / "lock.json").exists()
