@@ -14,8 +14,8 @@ import yaml
 from mmfeat import FeatureStore
 from mmfeat.cli import main
 from tests.jobs.job_factory import make_job
-from tests.jobs.test_lock import holder
-from tests.jobs.test_runner import last_report
+from tests.jobs.test_job_lock import holder
+from tests.jobs.test_job_runner import last_report
 
 pytestmark = pytest.mark.slow
 
