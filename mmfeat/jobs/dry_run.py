@@ -6,7 +6,7 @@ job state of their last success. It takes no lock and creates nothing.
 """
 from mmfeat.jobs import steps as job_steps
 from mmfeat.jobs.plan import plan_extract
-from mmfeat.jobs.runner import _read_state, job_dir
+from mmfeat.jobs.runner import read_state, job_dir
 
 
 def dry_run(job, *, force: bool = False) -> list[dict]:
@@ -16,7 +16,7 @@ def dry_run(job, *, force: bool = False) -> list[dict]:
     for item in job.features:
         resolve([*job.beam_args, *item.beam_args])
     steps = job_steps.build_steps(job)
-    state = _read_state(job_dir(job) / "state.json")
+    state = read_state(job_dir(job) / "state.json")
     out, running = [], set()
     for step in steps:
         entry = {"kind": step.kind, "name": step.name}

@@ -100,6 +100,7 @@ class JobLock:
         self._thread = None
 
     def start_heartbeat(self, every_s: float) -> None:
+        """Touch the lock file every ``every_s`` seconds from a daemon thread, while it is still ours."""
         self._thread = threading.Thread(target=self._beat, args=(every_s,), daemon=True, name="mmfeat-job-lock")
         self._thread.start()
 
@@ -111,9 +112,13 @@ class JobLock:
                 log.error("%s: this run's lock was taken over by %s; another run may now be running", self.path,
                           current)
                 return
-            os.utime(self.path)
+            try:
+                os.utime(self.path)
+            except FileNotFoundError:
+                continue  # moved aside by a taker this very moment: the next beat sees its lock
 
     def release(self) -> None:
+        """Stop the heartbeat and delete the lock file if it is still this run's (and any takeover markers)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

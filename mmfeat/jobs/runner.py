@@ -64,7 +64,8 @@ def _terminated_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _read_state(path: Path) -> dict:
+def read_state(path: Path) -> dict:
+    """The job state (per step id: the skip key and run id of its last success); {} if none or unreadable."""
     import json
 
     try:
@@ -114,7 +115,7 @@ def _mark_abandoned(folder: Path, holder: dict) -> None:
 
 def _run_steps(job, steps, folder: Path, run_id: str, force: bool, lock) -> tuple[dict, int]:
     state_path = folder / "state.json"
-    state = _read_state(state_path)
+    state = read_state(state_path)
     report_path = folder / "runs" / f"{run_id}.json"
     started = time.time()
     report = {"job": job.name, "job_file": job.origin, "run_id": run_id, "store": str(Path(job.store).resolve()),

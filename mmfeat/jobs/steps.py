@@ -32,6 +32,7 @@ class Step:
 
     @property
     def id(self) -> str:
+        """``KIND NAME``, e.g. ``train fusion``: the step's key in the report and the job state."""
         return f"{self.kind} {self.name}"
 
 
