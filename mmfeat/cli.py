@@ -1,11 +1,12 @@
 """The ``mmfeat`` command line: extract, ls, show, read, similar, export-wds, verify, repair, compact, vacuum,
-train, evaluate, predict.
+train, evaluate, predict, run.
 
 Exit codes:
   0  success
   1  the job failed (bad spec, unreadable input, store error, …); the message says why
   2  bad command-line usage
   3  extraction finished, but its error rate exceeded --max-error-rate
+  4  (run) another run of the same job holds its lock
 """
 import argparse
 import json
@@ -15,7 +16,7 @@ import sys
 from mmfeat.errors import MmfeatError, UsageError
 from mmfeat.plugins import load_plugins
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR_RATE, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 EXTRACT_EPILOG = """\
 Any other option is passed to Apache Beam unchanged, e.g.
@@ -27,6 +28,23 @@ identical texts are encoded once, and a killed run resumes where its committed b
 Exit codes: 0 ok, 1 job failed, 2 usage, 3 error rate above --max-error-rate.
 """
 
+RUN_EPILOG = """\
+Steps run in dependency order: extract, then the train steps reading those sets, then their
+predict steps. A failed step blocks only the steps that depend on it. A rerun of an unchanged
+job loads no model: extraction skips stored rows, and a train or predict step is skipped when
+its config, labels and input sets (their commit-log heads) are unchanged since its last success
+(--force runs them anyway).
+
+Files: STORE/_jobs/JOB/runs/RUN_ID.json  the job report (per step: status, counts, errors,
+       seconds, exit status), written at start (running) and finished at the end
+       STORE/_jobs/JOB/lock.json          held while a run works; STORE/_jobs/JOB/state.json
+
+Exit codes: 0 ok (every step ok or skipped), 1 a step failed (or the job file is bad),
+2 usage, 3 no step failed but a step's error rate was exceeded (its max_error_rate, or every
+row failed), 4 another run of this job holds the lock (the message names host, pid and start).
+A lock whose process is gone (same host) or whose heartbeat is older than --stale-minutes
+(another host) is taken over.
+"""
 
 PLUGIN_HELP = ("import MODULE first: a plugin registering encoders, sources or fusions (repeatable; installed "
                "packages with mmfeat.encoders/sources/fusions entry points need no --plugin)")
@@ -145,6 +163,36 @@ def _train(args, _) -> int:
     print(format_table(metrics))
     print(f"run directory: {cfg.out} (metrics.json, model.safetensors, plots/)")
     return EXIT_OK
+
+
+def _run(args, _) -> int:
+    from mmfeat.jobs.lock import LockHeldError
+    from mmfeat.jobs.spec import load_job
+
+    job = load_job(args.job)
+    if args.dry_run:
+        from mmfeat.jobs.dry_run import dry_run, format_plan
+
+        plan = dry_run(job, force=args.force)
+        print(json.dumps(plan, indent=1) if args.json else format_plan(plan))
+        return EXIT_OK
+    from mmfeat.jobs.runner import run_job
+
+    try:
+        report, code = run_job(job, force=args.force, wait_s=args.wait, stale_after_s=args.stale_minutes * 60)
+    except LockHeldError as exc:
+        print(f"mmfeat: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    if args.json:
+        print(json.dumps(report, indent=1))
+    for step in report["steps"]:
+        counts = ", ".join(f"{k} {v}" for k, v in (step.get("counts") or {}).items() if isinstance(v, int))
+        detail = step.get("error") or step.get("reason") or counts
+        print(f"{step['kind']:<8} {step['name']}: {step['status']} ({step.get('seconds', 0)} s) {detail}",
+              file=sys.stderr)
+    print(f"job {report['job']} run {report['run_id']}: {report['status']}, exit {code} "
+          f"(report: {report['report']})", file=sys.stderr)
+    return code
 
 
 def _evaluate(args, _) -> int:
@@ -346,8 +394,22 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--output", choices=["probs", "embedding"], default="probs",
                     help="calibrated class probabilities, or the fused embedding (joint models)")
     pr.set_defaults(func=_predict)
+    rn = sub.add_parser("run", help="run a job file: extract, train and predict steps, under a per-job lock",
+                        epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rn.add_argument("job", help="job YAML: store, features (feature YAML + inputs), train, predict, beam_args")
+    rn.add_argument("--dry-run", action="store_true",
+                    help="load no model, run no Beam pipeline, write nothing: print per feature set how many "
+                         "input rows are new, changed, stored and bad, and which steps would run")
+    rn.add_argument("--force", action="store_true", help="run train and predict steps even if unchanged")
+    rn.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="if another run of this job holds the lock, wait up to this long (default 0: exit 4)")
+    rn.add_argument("--stale-minutes", type=float, default=10.0,
+                    help="take over a lock from another host whose heartbeat is older than this (default 10; "
+                         "a lock on this host is taken over as soon as its process is gone)")
+    rn.add_argument("--json", action="store_true", help="print the job report (or the dry-run plan) as JSON")
+    rn.set_defaults(func=_run)
     for s in sub.choices.values():
-        if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict"):  # these find the store themselves
+        if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict", "run"):  # these find the store themselves
             s.add_argument("--store", required=True, help="store root directory")
         # Also after the command; a separate dest, as a subcommand's values replace the main parser's.
         s.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="MODULE",
