@@ -46,8 +46,10 @@ def test_joint_run_writes_metrics_checkpoint_and_plots(tmp_path):
     assert metrics["counts"]["present"] == {"a": 600, "b": 480}  # missing modality kept as a mask
     for part in ("val", "test"):
         assert {"accuracy", "macro_f1", "ece", "nll", "brier"} <= set(metrics[part])
-    best_single = max(m["test"]["accuracy"] for m in metrics["unimodal"].values())
+    assert metrics["baselines"]["probe:b"]["val"]["n"] < metrics["val"]["n"]  # scored where b exists
+    best_single = max(metrics["baselines"][f"probe:{m}"]["test"]["accuracy"] for m in ("a", "b"))
     assert metrics["test"]["accuracy"] > best_single  # two noisy views beat either one
+    assert set(metrics["verdict"]) >= {"best_baseline", "margin", "beats"}
     assert set(metrics["subsets"]) == {"a", "b", "a+b"}
     run = tmp_path / "run"
     saved = json.loads((run / "metrics.json").read_text())
