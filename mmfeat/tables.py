@@ -19,7 +19,9 @@ def _parse(data: bytes, lower: str, path: str, id_column: str) -> pa.Table:
     if lower.endswith(".parquet"):
         return pq.read_table(buffer)
     if lower.endswith(".csv"):
-        return pcsv.read_csv(buffer, convert_options=pcsv.ConvertOptions(column_types={id_column: pa.string()}))
+        # Only an empty field is missing: "nan" or "NA" stay values, so a NaN target is seen and refused.
+        return pcsv.read_csv(buffer, convert_options=pcsv.ConvertOptions(
+            column_types={id_column: pa.string()}, null_values=[""], strings_can_be_null=True))
     if lower.endswith((".jsonl", ".ndjson", ".json")):
         return pjson.read_json(buffer)
     raise MmfeatError(f"{path}: use a .csv, .jsonl or .parquet file")

@@ -60,7 +60,18 @@ def fit_probe(x_train, y_train, x_val, y_val, n_out: int, task: str):
 
 
 def linear_baselines(ds, names, task: str, n_out: int) -> dict:
-    """``{"probe:a": {"C", "val", "test"}, …, "probe:concat": …, "probe:product": …}`` on ds's splits."""
+    """``{"probe:a": {"C", "val", "test"}, …, "probe:concat": …, "probe:product": …}`` on ds's splits.
+
+    BLAS runs single-threaded here: these problems are small, and a multi-threaded
+    OpenBLAS on a busy machine made them about a hundred times slower (measured).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _linear_baselines(ds, names, task, n_out)
+
+
+def _linear_baselines(ds, names, task: str, n_out: int) -> dict:
     parts = {p: ds.rows(p) for p in ("train", "val", "test")}
     x = {n: pooled(ds.x[n]) for n in names}
     present = {n: ds.mask[:, ds.names.index(n)] > 0 for n in names}

@@ -91,7 +91,7 @@ def load_dataset(store, names, labels_cfg, task: str, complete_cases: bool = Fal
             raise MmfeatError(f"feature set {name!r} has no rows for the ids in {labels_cfg.path}")
         x[name], mask[:, m] = np.ascontiguousarray(full[rows], np.float32), valid[rows]  # owned, writable copy
     y, classes = encode_targets(labels[labels_cfg.column].take(pa.array(order)).to_pylist(), task,
-                                f"{labels_cfg.path}: labels.column {labels_cfg.column!r}")
+                                f"{labels_cfg.path}: labels.column {labels_cfg.column!r}", ids[order])
     ids, split = ids[order], split[order]
     groups = groups[order] if groups is not None else None
     counts = {"labelled": n_labelled, "used": n, "no_features": n_labelled - n,

@@ -47,9 +47,12 @@ def fit_joint(ds, cfg, names, fusion, params, fit_rows, held_rows, *, epochs=Non
     """One joint model over ``names`` with ``params`` (hidden, weight decay, dropouts), early-stopped on
     ``held_rows`` (None: no early stopping, ``epochs`` epochs). Returns ``(model, history)``."""
     torch.manual_seed(cfg.seed)
-    model = JointModel([ds.dims[n] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
-                       hidden=params["hidden"], dropout=params["dropout"],
-                       sequence=[n in cfg.sequences for n in names])
+    try:
+        model = JointModel([ds.dims[n] for n in names], n_outputs(ds, cfg.task), fusion=fusion,
+                           hidden=params["hidden"], dropout=params["dropout"],
+                           sequence=[n in cfg.sequences for n in names])
+    except ValueError as exc:  # e.g. tensor fusion too wide for this hidden size
+        raise MmfeatError(f"{cfg.origin}: fusion: {exc}") from None
     if len(names) == 1:  # a unimodal model learns only from rows that have its modality
         fit_rows = fit_rows[ds.mask[fit_rows, ds.names.index(names[0])] > 0]
     history = fit(model, cfg.task, ds.part(fit_rows, names),

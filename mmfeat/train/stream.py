@@ -36,7 +36,8 @@ class StoreStream:
         labels = labels.filter(labels[labels_cfg.column].is_valid())
         label_ids = labels[labels_cfg.id_column].combine_chunks()
         y_all, self.classes = encode_targets(labels[labels_cfg.column].to_pylist(), task,
-                                             f"{labels_cfg.path}: labels.column {labels_cfg.column!r}")
+                                             f"{labels_cfg.path}: labels.column {labels_cfg.column!r}",
+                                             label_ids.to_pylist())
         split_values = labels[labels_cfg.split_column].to_pylist() if labels_cfg.split_column else None
         groups_all = group_values(labels, labels_cfg)
         split_all = assign_split(np.array(label_ids.to_pylist(), dtype=object), split_values, labels_cfg, groups_all)

@@ -10,7 +10,7 @@ def _bad_number(v) -> bool:
     return isinstance(v, float) and not math.isfinite(v)
 
 
-def encode_targets(values, task: str, where: str = "labels.column"):
+def encode_targets(values, task: str, where: str = "labels.column", ids=None):
     """Class indices (multiclass), a 0/1 matrix (multilabel) or floats (regression), and the class names.
 
     NaN or infinite targets, strings in a regression column and a multiclass column
@@ -19,7 +19,8 @@ def encode_targets(values, task: str, where: str = "labels.column"):
     values = list(values)
     bad = [k for k, v in enumerate(values) if _bad_number(v)]
     if bad:
-        raise MmfeatError(f"{where}: {len(bad)} target(s) are NaN or infinite (first at row {bad[0] + 1}); "
+        first = f"id {ids[bad[0]]!r}" if ids is not None else f"row {bad[0] + 1}"
+        raise MmfeatError(f"{where}: {len(bad)} target(s) are NaN or infinite (first: {first}); "
                           f"drop those rows or leave their label empty")
     if task == "regression":
         strings = [v for v in values if isinstance(v, (str, bool)) or not isinstance(v, (int, float))]
