@@ -81,6 +81,7 @@ def test_predictions_are_written_back_as_a_feature_set_with_lineage(tmp_path):
         assert info["modality"] == "derived"
         assert [i.split(":")[0] for i in info["spec"]["encoder"]["inputs"]] == ["a", "b"]
         assert info["model_identity"]["weights_sha256"] == Checkpoint(tmp_path / mode).weights_sha256
+        assert info["model_identity"]["classes"] == ["c0", "c1", "c2", "c3"]  # the columns, shown by `show`
     # Re-predicting replaces the rows instead of adding copies.
     assert main(["predict", str(tmp_path / "joint"), "--name", "pred_joint"]) == 0
     assert len(store.to_numpy("pred_joint")[0]) == 600
