@@ -86,7 +86,7 @@ def train_joint(ds, cfg, names, fusion, *, progress=True, with_subsets=True):
         model, history = fit_joint(ds, cfg, names, fusion, params, fit_rows, held, desc=desc, progress=progress)
         return model, history, model_logits(ds, model, names)(held, [held_mask(ds, held, names)])[0]
 
-    record, temperature, held_logits, held_y = select(ds, cfg, names, fit_fn, n_out, progress=progress)
+    record, temperature, held_logits, held_y = select(ds, cfg, fit_fn, n_out)
     refit_rows = np.concatenate([ds.rows("train"), ds.rows("val")])
     model, history = fit_joint(ds, cfg, names, fusion, record["chosen"], refit_rows, None,
                                epochs=record["refit_epochs"], desc=f"refit {fusion}", progress=progress)

@@ -24,11 +24,11 @@ def folds_of(ds, folds: int):
     return [(rows[a], rows[b]) for a, b in GroupKFold(n_splits=k).split(rows, groups=groups)]
 
 
-def score_candidate(ds, cfg, names, params, splits, fit_fn, n_out, progress):
+def score_candidate(ds, cfg, params, splits, fit_fn, n_out):
     """Fit ``params`` on each split; return the record and the held-out logits in ``splits`` order."""
     held_logits, epochs = [], []
     for k, (fit_rows, held_rows) in enumerate(splits):
-        model, history, logits = fit_fn(params, fit_rows, held_rows, desc=f"select {k + 1}/{len(splits)}")
+        _, history, logits = fit_fn(params, fit_rows, held_rows, desc=f"select {k + 1}/{len(splits)}")
         held_logits.append(logits)
         epochs.append(history["best_epoch"] or 1)
     y = np.concatenate([ds.y[h] for _, h in splits])
@@ -37,7 +37,7 @@ def score_candidate(ds, cfg, names, params, splits, fit_fn, n_out, progress):
             "n_held_out": int(len(y)), "epochs": epochs}, np.concatenate(held_logits), y
 
 
-def select(ds, cfg, names, fit_fn, n_out, *, progress=True):
+def select(ds, cfg, fit_fn, n_out):
     """Score every candidate of ``cfg.select``; return ``(record, chosen params, held-out logits, their y)``.
 
     ``fit_fn(params, fit_rows, held_rows, desc)`` trains one model (early stopping on
@@ -46,7 +46,7 @@ def select(ds, cfg, names, fit_fn, n_out, *, progress=True):
     splits = folds_of(ds, cfg.select.folds)
     candidates, best = [], None
     for params in cfg.select.grid():
-        record, logits, y = score_candidate(ds, cfg, names, params, splits, fit_fn, n_out, progress)
+        record, logits, y = score_candidate(ds, cfg, params, splits, fit_fn, n_out)
         candidates.append(record)
         key = (record.get("accuracy", 0.0), -record.get("nll", 0.0))
         if best is None or key > best[0]:
