@@ -158,10 +158,11 @@ def _train(args, _) -> int:
 
         cfg = dataclasses.replace(cfg, out=args.out)
     metrics = train(cfg, progress=not args.quiet)
-    from mmfeat.train.report import format_table
+    from mmfeat.train.report import format_table, verdict_line
 
     print(format_table(metrics))
     print(f"run directory: {cfg.out} (metrics.json, model.safetensors, plots/)")
+    print(verdict_line(metrics))
     return EXIT_OK
 
 
@@ -211,6 +212,8 @@ def _predict(args, _) -> int:
     report = predict_to_store(args.run, args.name, store=args.store, output=args.output)
     print(f"wrote {report['n_rows']} rows of {args.output} to feature set {args.name!r} "
           f"(lineage: {', '.join(report['inputs'])})")
+    if report.get("classes") and args.output == "probs":
+        print(f"columns are the classes: {', '.join(map(str, report['classes']))}")
     return EXIT_OK
 
 
@@ -377,7 +380,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("-k", type=int, default=10, help="how many neighbours (default 10)")
     sim.add_argument("--json", action="store_true", help="print a JSON list of {id, score} instead of lines")
     sim.set_defaults(func=_similar)
-    t = sub.add_parser("train", help="train a joint or sequential fusion model on feature sets (run YAML)")
+    from mmfeat.train.options import help_text
+
+    t = sub.add_parser("train", help="train a joint or sequential fusion model on feature sets (run YAML)",
+                       epilog=help_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("config", help="run config YAML: store, features, labels, task, mode, fusion, out, …")
     t.add_argument("--out", help="run directory (overrides the YAML's out)")
     t.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")

@@ -15,6 +15,7 @@ class LabelsConfig:
     column: str
     id_column: str = "id"
     split_column: str | None = None
+    group_column: str | None = None
     val: float = 0.1
     test: float = 0.2
     seed: int = 0
@@ -22,6 +23,30 @@ class LabelsConfig:
     def __post_init__(self):
         if not (0 <= self.val < 1 and 0 <= self.test < 1 and self.val + self.test < 1):
             raise ValueError(f"need 0 <= val, test and val + test < 1, got val={self.val}, test={self.test}")
+
+
+@dataclass(frozen=True)
+class SelectConfig:
+    """``select: {...}``: a grid over regularisation, scored on held-out groups, then a refit.
+
+    ``folds: 0`` scores each candidate on the (group-aware) val split; ``folds: k``
+    (k >= 2) by group k-fold cross-validation over train + val. Lists give the values
+    tried; ``hidden: 0`` means linear adapters and a linear head.
+    """
+
+    weight_decay: list = field(default_factory=lambda: [1e-4, 1e-2])
+    dropout: list = field(default_factory=lambda: [0.1, 0.4])
+    hidden: list = field(default_factory=lambda: [0, 64])
+    modality_dropout: list = field(default_factory=lambda: [0.0, 0.3])
+    folds: int = 0
+    refit: bool = True
+
+    def grid(self) -> list:
+        """Every candidate as a dict of the four settings, in a fixed order."""
+        import itertools
+
+        keys = ("hidden", "weight_decay", "dropout", "modality_dropout")
+        return [dict(zip(keys, values)) for values in itertools.product(*(getattr(self, k) for k in keys))]
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,7 @@ class TrainConfig:
     oof: bool = True
     seed: int = 0
     baselines: bool = True
+    select: SelectConfig | None = None
     origin: str = field(default="<dict>", compare=False)
 
     @classmethod
@@ -66,7 +92,15 @@ class TrainConfig:
         if labels is None:
             raise SpecError(f"{origin}: labels: required field is missing")
         labels = build(LabelsConfig, labels, f"{origin}: labels")
-        config = build(cls, {**raw, "labels": labels, "origin": origin}, origin)
+        select = raw.pop("select", None)
+        if select is True or select == {}:
+            select = SelectConfig()
+        elif select is False or select is None:
+            select = None
+        else:
+            select = build(SelectConfig, select, f"{origin}: select")
+        config = build(cls, {**raw, "labels": labels, "select": select, "origin": origin}, origin)
+        check_ranges(config, origin)
         if not config.features or not all(isinstance(f, str) for f in config.features):
             raise SpecError(f"{origin}: features: give a list of feature-set names")
         if config.stages is not None and sorted(config.stages) != sorted(config.features):
@@ -81,9 +115,43 @@ class TrainConfig:
         if config.loader == "stream" and (config.mode == "sequential" or config.sequences):
             raise SpecError(f"{origin}: loader: stream supports joint mode over pooled vectors; "
                             f"use loader: memory for sequential mode or sequences")
-        if config.folds < 2:
-            raise SpecError(f"{origin}: folds must be >= 2")
+        if config.select is not None and (config.mode != "joint" or config.loader != "memory"):
+            raise SpecError(f"{origin}: select: model selection supports mode: joint with loader: memory")
         return config
+
+
+RANGES = {  # field: (test, what it must be)
+    "epochs": (lambda v: v >= 1, ">= 1 (0 would train nothing)"),
+    "patience": (lambda v: v >= 1, ">= 1"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "lr": (lambda v: 0 < v < float("inf"), "a positive number"),
+    "weight_decay": (lambda v: 0 <= v < float("inf"), ">= 0"),
+    "hidden": (lambda v: v >= 0, ">= 0 (0: linear adapters)"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "modality_dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "folds": (lambda v: v >= 2, ">= 2"),
+    "max_chunks": (lambda v: v >= 1, ">= 1"),
+}
+
+
+def check_ranges(config, origin: str) -> None:
+    """Refuse out-of-range settings up front, naming the config file and field."""
+    for name, (ok, what) in RANGES.items():
+        value = getattr(config, name)
+        if not ok(value):
+            raise SpecError(f"{origin}: {name}: must be {what}, got {value!r}")
+    select = config.select
+    if select is None:
+        return
+    for name in ("weight_decay", "dropout", "hidden", "modality_dropout"):
+        values = getattr(select, name)
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise SpecError(f"{origin}: select.{name}: give a non-empty list of numbers, got {values!r}")
+        bad = [v for v in values if not RANGES[name][0](v)]
+        if bad:
+            raise SpecError(f"{origin}: select.{name}: values must be {RANGES[name][1]}, got {bad[0]!r}")
+    if select.folds == 1 or select.folds < 0:
+        raise SpecError(f"{origin}: select.folds: 0 (score on the val split) or >= 2, got {select.folds}")
 
 
 def load_config(path) -> TrainConfig:

@@ -11,7 +11,8 @@ from mmfeat.store.files import replace_json
 from mmfeat.store.layout import new_run_id
 from mmfeat.store.vectors import replace_bucket
 from mmfeat.train.checkpoint import Checkpoint
-from mmfeat.train.data import column_arrays, open_data
+from mmfeat.train.columns import column_arrays
+from mmfeat.train.data import open_data
 from mmfeat.train.evaluation import evaluate_all
 
 
@@ -79,7 +80,11 @@ def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs") -
                     "inputs": inputs, "weights_sha256": ckpt.weights_sha256}})
     fingerprint = spec.fingerprint({})
     set_dir = store.set_dir(name)
-    feature_set.ensure(set_dir, spec, fingerprint, {"weights_sha256": ckpt.weights_sha256, "inputs": inputs})
+    # The class names ride in the set's metadata (model_identity), so `mmfeat show` names the columns.
+    identity = {"weights_sha256": ckpt.weights_sha256, "inputs": inputs}
+    if output == "probs" and ckpt.classes:
+        identity["classes"] = list(ckpt.classes)
+    feature_set.ensure(set_dir, spec, fingerprint, identity)
     run_id = new_run_id()
     n_rows = 0
     for bucket, piece in enumerate(store.join_buckets(ckpt.features, how="outer", chunks=bool(cfg.sequences))):

@@ -50,7 +50,8 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.set_input_stats(train.input_stats())
     best, best_state, bad = float("inf"), None, 0
-    history = {"train_loss": [], "val_loss": [], "train_seconds": [], "val_seconds": []}
+    history = {"train_loss": [], "val_loss": [], "train_seconds": [], "val_seconds": [], "best_epoch": None}
+    has_val = val is not None and len(val) > 0
     bar = tqdm(range(epochs), desc=desc, leave=False, disable=not progress)
     for _ in bar:
         t0 = time.perf_counter()
@@ -64,13 +65,16 @@ def fit(model, task, train, val, *, epochs=200, patience=15, batch_size=256, lr=
             total, n = total + loss.item() * len(y), n + len(y)
         history["train_loss"].append(total / max(n, 1))
         t1 = time.perf_counter()
-        val_loss = val.loss(model, criterion) if val is not None and len(val) else history["train_loss"][-1]
+        val_loss = val.loss(model, criterion) if has_val else float("nan")
         history["val_loss"].append(val_loss)
         history["train_seconds"].append(t1 - t0)
         history["val_seconds"].append(time.perf_counter() - t1)
         bar.set_postfix(train=f"{history['train_loss'][-1]:.3f}", val=f"{val_loss:.3f}")
-        if val_loss < best - 1e-5:
+        if not has_val:  # a refit on all training rows: no early stopping, the last epoch is kept
+            history["best_epoch"] = len(history["val_loss"])
+        elif val_loss < best - 1e-5:
             best, best_state, bad = val_loss, copy.deepcopy(model.state_dict()), 0
+            history["best_epoch"] = len(history["val_loss"])  # 1-based: the epoch whose weights are kept
         else:
             bad += 1
             if bad >= patience:

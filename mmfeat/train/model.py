@@ -50,7 +50,12 @@ class AttentionPool(nn.Module):
 
 
 class JointModel(nn.Module):
-    """``forward(xs, mask)`` with ``xs`` a list of (B, d_m) tensors and ``mask`` (B, M) → (B, n_out) logits."""
+    """``forward(xs, mask)`` with ``xs`` a list of (B, d_m) tensors and ``mask`` (B, M) → (B, n_out) logits.
+
+    ``hidden: 0`` makes the model linear up to the fusion: each adapter is a linear map
+    of the standardised input to ``n_out`` dims and the head a single linear layer, so
+    ``concat`` is a regularised logistic regression and ``late`` a product of linear experts.
+    """
 
     def __init__(self, dims: list, n_out: int, *, fusion: str = "concat", hidden: int = 64, dropout: float = 0.2,
                  sequence: list | None = None):
@@ -58,13 +63,20 @@ class JointModel(nn.Module):
         sequence = list(sequence or [False] * len(dims))
         self.config = {"dims": list(dims), "n_out": n_out, "fusion": fusion, "hidden": hidden, "dropout": dropout,
                        "sequence": sequence}
+        width = hidden or n_out
         self.adapters = nn.ModuleList(
-            AttentionPool(d, hidden, dropout) if seq else
-            nn.Sequential(Standardize(d), nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout))
+            AttentionPool(d, width, dropout) if seq else
+            nn.Sequential(Standardize(d), nn.Dropout(dropout), nn.Linear(d, width)) if not hidden else
+            nn.Sequential(Standardize(d), nn.Linear(d, width), nn.GELU(), nn.Dropout(dropout))
             for d, seq in zip(dims, sequence))
-        self.fusion = FUSIONS.get(fusion)(len(dims), hidden, n_out)
-        self.head = nn.Identity() if self.fusion.produces_logits else nn.Sequential(
-            nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_out))
+        self.fusion = FUSIONS.get(fusion)(len(dims), width, n_out)
+        if self.fusion.produces_logits:
+            self.head = nn.Identity()
+        elif not hidden:
+            self.head = nn.Linear(self.fusion.out_dim, n_out)
+        else:
+            self.head = nn.Sequential(nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout),
+                                      nn.Linear(hidden, n_out))
 
     def set_input_stats(self, stats) -> None:
         """Set each branch's standardisation: one (mean, std) per modality, from the training rows."""

@@ -17,9 +17,18 @@ from mmfeat.train.model import JointModel
 from mmfeat.train.tensors import tensors
 
 
-def fold_of(n: int, folds: int, seed: int) -> np.ndarray:
-    """A deterministic fold number per training row."""
-    return np.random.default_rng(seed).permutation(n) % folds
+def fold_of(n: int, folds: int, seed: int, groups=None) -> np.ndarray:
+    """A deterministic fold number per training row; with ``groups`` whole groups share a fold (GroupKFold),
+    so a row's out-of-fold prediction comes from a model that saw none of its group."""
+    if groups is None:
+        return np.random.default_rng(seed).permutation(n) % folds
+    from sklearn.model_selection import GroupKFold
+
+    fold = np.zeros(n, np.int64)
+    k = min(folds, len(set(groups.tolist())))
+    for f, (_, held) in enumerate(GroupKFold(n_splits=k).split(np.zeros(n), groups=groups)):
+        fold[held] = f
+    return fold
 
 
 def run_stages(ds, cfg, order, n_out, *, progress=True):
@@ -41,24 +50,29 @@ def run_stages(ds, cfg, order, n_out, *, progress=True):
         dim = ds.x[name].shape[-1] + (n_out if k > 0 else 0)
         t_rows, v_rows = train_rows[present[train_rows]], val_rows[present[val_rows]]
         stage_out = probs.copy()
-        models = []
+        models, histories = [], {}
         if cfg.oof:
-            fold = fold_of(len(t_rows), cfg.folds, cfg.seed + k)
+            groups = ds.groups[t_rows] if ds.groups is not None else None
+            fold = fold_of(len(t_rows), cfg.folds, cfg.seed + k, groups)
+            n_folds = int(fold.max()) + 1
             others = np.flatnonzero(present & (ds.split != 0))
             averaged = np.zeros((len(others), n_out), np.float32)
-            for f in range(cfg.folds):
-                model = _fit(ds, cfg, name, extra, dim, n_out, t_rows[fold != f], v_rows, k, f, progress)
+            for f in range(n_folds):
+                model, histories[f"stage {k + 1} {name} fold {f + 1}"] = _fit(
+                    ds, cfg, name, extra, dim, n_out, t_rows[fold != f], v_rows, k, f, progress)
                 held = t_rows[fold == f]
                 stage_out[held] = softmax(predict(model, *tensors(ds, held, [name], extra=extra)[:2]))
-                averaged += softmax(predict(model, *tensors(ds, others, [name], extra=extra)[:2])) / cfg.folds
+                averaged += softmax(predict(model, *tensors(ds, others, [name], extra=extra)[:2])) / n_folds
                 models.append(model)
             stage_out[others] = averaged
         else:
-            model = _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, 0, progress)
+            model, histories[f"stage {k + 1} {name}"] = _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, 0,
+                                                            progress)
             rows = np.flatnonzero(present)
             stage_out[rows] = softmax(predict(model, *tensors(ds, rows, [name], extra=extra)[:2]))
             models.append(model)
-        stages.append({"name": name, "models": models, "train_rows": int(len(t_rows)),
+        stages.append({"name": name, "models": models, "histories": histories, "train_rows": int(len(t_rows)),
+                       "folds": len(models), "group_folds": bool(cfg.oof and ds.groups is not None),
                        "train_accuracy": float((stage_out[t_rows].argmax(1) == ds.y[t_rows]).mean())
                        if len(t_rows) else None})
         probs = stage_out
@@ -69,9 +83,9 @@ def _fit(ds, cfg, name, extra, dim, n_out, t_rows, v_rows, k, f, progress):
     torch.manual_seed(cfg.seed + 100 * k + f)
     model = JointModel([dim], n_out, fusion="concat", hidden=cfg.hidden, dropout=cfg.dropout,
                        sequence=[name in cfg.sequences])
-    fit(model, cfg.task, InMemory(*tensors(ds, t_rows, [name], extra=extra)),
-        InMemory(*tensors(ds, v_rows, [name], extra=extra)),
-        epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr,
-        weight_decay=cfg.weight_decay, seed=cfg.seed + 100 * k + f, desc=f"stage {k + 1} {name} fold {f + 1}",
-        progress=progress)
-    return model
+    history = fit(model, cfg.task, InMemory(*tensors(ds, t_rows, [name], extra=extra)),
+                  InMemory(*tensors(ds, v_rows, [name], extra=extra)),
+                  epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size, lr=cfg.lr,
+                  weight_decay=cfg.weight_decay, seed=cfg.seed + 100 * k + f,
+                  desc=f"stage {k + 1} {name} fold {f + 1}", progress=progress)
+    return model, history

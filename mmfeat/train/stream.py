@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 import torch
 
 from mmfeat.errors import MmfeatError
-from mmfeat.train.data import SPLITS, assign_split, column_arrays, encode_targets
+from mmfeat.train.columns import column_arrays, label_columns
+from mmfeat.train.splits import SPLITS, assign_split, group_counts, group_values
+from mmfeat.train.targets import encode_targets
 
 
 class StoreStream:
@@ -29,15 +31,18 @@ class StoreStream:
 
         self.store, self.names, self.task = store, list(names), task
         self.how = "inner" if complete_cases else "outer"
-        columns = [labels_cfg.column] + ([labels_cfg.split_column] if labels_cfg.split_column else [])
-        labels = read_table(labels_cfg.path, id_column=labels_cfg.id_column, columns=columns)
+        labels = read_table(labels_cfg.path, id_column=labels_cfg.id_column, columns=label_columns(labels_cfg),
+                            where="labels")
         labels = labels.filter(labels[labels_cfg.column].is_valid())
         label_ids = labels[labels_cfg.id_column].combine_chunks()
-        y_all, self.classes = encode_targets(labels[labels_cfg.column].to_pylist(), task)
+        y_all, self.classes = encode_targets(labels[labels_cfg.column].to_pylist(), task,
+                                             f"{labels_cfg.path}: labels.column {labels_cfg.column!r}",
+                                             label_ids.to_pylist())
         split_values = labels[labels_cfg.split_column].to_pylist() if labels_cfg.split_column else None
-        split_all = assign_split(np.array(label_ids.to_pylist(), dtype=object), split_values, labels_cfg)
+        groups_all = group_values(labels, labels_cfg)
+        split_all = assign_split(np.array(label_ids.to_pylist(), dtype=object), split_values, labels_cfg, groups_all)
         # One pass over the id columns only: which labelled ids each bucket holds, and their presence.
-        self.bucket_take, self.bucket_span, ys, masks, splits, start = [], [], [], [], [], 0
+        self.bucket_take, self.bucket_span, ys, masks, splits, groups, start = [], [], [], [], [], [], 0
         for bucket in range(store.n_buckets):
             ids = store.join_bucket(self.names, bucket, how=self.how, ids_only=True)
             label_row = pc.index_in(ids["id"], value_set=label_ids)
@@ -47,16 +52,18 @@ class StoreStream:
             self.bucket_span.append((start, start + len(label_row)))
             start += len(label_row)
             ys.append(y_all[label_row]), splits.append(split_all[label_row])
+            groups.append(groups_all[label_row] if groups_all is not None else label_row)
             masks.append(np.stack([ids[n].filter(keep).to_numpy(zero_copy_only=False) for n in self.names], 1)
                          .astype(np.float32) if len(label_row) else np.zeros((0, len(self.names)), np.float32))
         if not start:
             raise MmfeatError(f"{labels_cfg.path}: no labelled id has features in {', '.join(names)}")
         self.y, self.mask, self.split = np.concatenate(ys), np.concatenate(masks), np.concatenate(splits)
+        self.groups = np.concatenate(groups) if groups_all is not None else None
         self.dims = {n: self._dim(n) for n in self.names}
         self.counts = {"labelled": labels.num_rows, "used": start, "no_features": labels.num_rows - start,
                        **{f"n_{s}": int((self.split == i).sum()) for i, s in enumerate(SPLITS)},
                        "present": {n: int(self.mask[:, m].sum()) for m, n in enumerate(self.names)},
-                       "loader": "stream"}
+                       "loader": "stream", **group_counts(self.split, self.groups)}
 
     def _dim(self, name) -> int:
         for b in range(self.store.n_buckets):

@@ -46,8 +46,10 @@ def test_joint_run_writes_metrics_checkpoint_and_plots(tmp_path):
     assert metrics["counts"]["present"] == {"a": 600, "b": 480}  # missing modality kept as a mask
     for part in ("val", "test"):
         assert {"accuracy", "macro_f1", "ece", "nll", "brier"} <= set(metrics[part])
-    best_single = max(m["test"]["accuracy"] for m in metrics["unimodal"].values())
+    assert metrics["baselines"]["probe:b"]["val"]["n"] < metrics["val"]["n"]  # scored where b exists
+    best_single = max(metrics["baselines"][f"probe:{m}"]["test"]["accuracy"] for m in ("a", "b"))
     assert metrics["test"]["accuracy"] > best_single  # two noisy views beat either one
+    assert set(metrics["verdict"]) >= {"best_baseline", "margin", "beats"}
     assert set(metrics["subsets"]) == {"a", "b", "a+b"}
     run = tmp_path / "run"
     saved = json.loads((run / "metrics.json").read_text())
@@ -79,6 +81,7 @@ def test_predictions_are_written_back_as_a_feature_set_with_lineage(tmp_path):
         assert info["modality"] == "derived"
         assert [i.split(":")[0] for i in info["spec"]["encoder"]["inputs"]] == ["a", "b"]
         assert info["model_identity"]["weights_sha256"] == Checkpoint(tmp_path / mode).weights_sha256
+        assert info["model_identity"]["classes"] == ["c0", "c1", "c2", "c3"]  # the columns, shown by `show`
     # Re-predicting replaces the rows instead of adding copies.
     assert main(["predict", str(tmp_path / "joint"), "--name", "pred_joint"]) == 0
     assert len(store.to_numpy("pred_joint")[0]) == 600
