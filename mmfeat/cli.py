@@ -455,7 +455,9 @@ def main(argv=None) -> int:
     # Beam warns at import about optional GCP clients this tool never uses.
     logging.getLogger().handlers[0].addFilter(lambda r: "apitools not found" not in r.getMessage())
     if not args.verbose:
-        logging.getLogger("apache_beam").setLevel(logging.WARNING)
+        # CRITICAL, not WARNING: Beam logs a failing worker's whole traceback at ERROR before the job
+        # fails; mmfeat then prints the one line that says what happened (--verbose shows it all).
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("mmfeat").setLevel(logging.INFO)
     try:

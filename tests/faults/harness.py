@@ -7,20 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from mmfeat import FeatureStore
 from mmfeat.cli import main
 
 HOOK = Path(__file__).resolve().parent / "hook"
-
-# Known bug (see the README's Reliability section): a commit that removes parts, cut after its log record
-# exists but before every removed part was moved to _trash, is never rolled forward. The removed parts stay
-# visible: `verify` calls them strays (exit 1) and `read` raises; the failed read has already published the
-# commit's new part, so a plain directory read counts those rows twice; and a rerun of the same command
-# leaves it so. Only `mmfeat repair` (or vacuum, an hour later) clears it.
-UNROLLED_REMOVE = pytest.mark.xfail(strict=True, reason="bug: a commit cut between its log record and moving "
-                                    "its removed parts to _trash is never rolled forward (strays; read fails)")
 
 
 def cli(*args: str) -> list[str]:

@@ -71,8 +71,6 @@ def test_full_disk_gives_one_error_line_keeps_commits_and_a_rerun_completes(smal
     assert report["status"] == "ok" and report["n_skipped"] == kept and report["n_ok"] == N_IMAGES - kept
 
 
-@pytest.mark.xfail(strict=True, reason="weak: before mmfeat's one error line, apache_beam.runners.common logs the "
-                   "worker's OSError with a ~30-line traceback at ERROR (the CLI keeps apache_beam at WARNING)")
 def test_full_disk_prints_no_traceback(full_run):
     done = full_run[0]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]

@@ -8,7 +8,7 @@ from mmfeat.beam.extract_job import extract
 from mmfeat.cli import main
 from mmfeat.spec import FeatureSpec
 from tests.conftest import write_jsonl
-from tests.faults.harness import UNROLLED_REMOVE, assert_exact, killed_run
+from tests.faults.harness import assert_exact, killed_run
 from tests.media_factory import write_image
 
 pytestmark = pytest.mark.slow
@@ -16,9 +16,8 @@ pytestmark = pytest.mark.slow
 POINTS = [
     pytest.param("mmfeat.store.compact:_merge:1:after", id="merged part staged, not committed"),
     pytest.param("mmfeat.store.bucket_log:create_exclusive_json:1:after",
-                 id="compaction record written, merged part unpublished", marks=UNROLLED_REMOVE),
-    pytest.param("mmfeat.store.bucket_log:trash:2:after", id="between moving replaced parts to _trash",
-                 marks=UNROLLED_REMOVE),
+                 id="compaction record written, merged part unpublished"),
+    pytest.param("mmfeat.store.bucket_log:trash:2:after", id="between moving replaced parts to _trash"),
     pytest.param("mmfeat.store.bucket_log:BucketLog.commit:2:after", id="after 2 of 4 buckets compacted"),
 ]
 

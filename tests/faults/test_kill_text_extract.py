@@ -12,7 +12,7 @@ import pytest
 from mmfeat import FeatureStore
 from mmfeat.cli import main
 from tests.conftest import sentences, write_jsonl, write_spec
-from tests.faults.harness import UNROLLED_REMOVE, assert_exact, killed_run
+from tests.faults.harness import assert_exact, killed_run
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_kill_9_then_rerun_is_exact(tmp_path, corpus, fault, check):
 REWRITE_POINTS = [
     pytest.param("mmfeat.store.bucket_log:BucketLog.commit:1:after", id="after the 1st rewriting commit"),
     pytest.param("mmfeat.store.bucket_log:create_exclusive_json:1:after",
-                 id="rewriting commit recorded, replaced parts not yet in _trash", marks=UNROLLED_REMOVE),
+                 id="rewriting commit recorded, replaced parts not yet in _trash"),
 ]
 
 
