@@ -6,30 +6,18 @@ inside a 1 MB .tar.gz. Prints peak-RSS growth (MiB) and seconds; no targets.
 import gzip
 import io
 import resource
+import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.media_factory import Zeros  # noqa: E402
+
 
 def peak_mib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
-class Zeros(io.RawIOBase):
-    """``n`` zero bytes, streamed (so writing the bomb needs no memory either)."""
-
-    def __init__(self, n):
-        self.left = n
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        n = min(len(b), self.left)
-        b[:n] = bytes(n)
-        self.left -= n
-        return n
 
 
 def resampling():

@@ -10,14 +10,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from child import peak_rss_mib  # noqa: E402
 
 
 def tiny_model(target: Path) -> Path:
@@ -45,14 +45,8 @@ def manifest(path: Path, n: int) -> Path:
 
 def run(spec: Path, manifest_path: Path, store: Path) -> tuple[float, float]:
     """Return (peak RSS in MiB, seconds) of one extraction in a fresh child process."""
-    cmd = [sys.executable, "-m", "mmfeat.cli", "extract", "--store", str(store), "--input", str(manifest_path),
-           "--feature", str(spec)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        raise SystemExit(f"extract failed with status {status}: {' '.join(cmd)}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+    return peak_rss_mib([sys.executable, "-m", "mmfeat.cli", "extract", "--store", str(store), "--input",
+                         str(manifest_path), "--feature", str(spec)])
 
 
 def main():

@@ -18,7 +18,6 @@ import argparse
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -32,15 +31,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-
-def peak_rss_mib(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd`` as a child; return (its peak RSS in MiB, seconds)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        raise SystemExit(f"failed ({status}): {' '.join(cmd)}\n{proc.stderr.read().decode()[-3000:]}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+from child import peak_rss_mib  # noqa: E402
 
 
 def write_image_shards(directory: Path, n: int, per_shard: int = 1000) -> tuple[str, int]:

@@ -127,3 +127,19 @@ def make_tiny_wav2vec2(target: Path, seed: int = 0) -> Path:
     Wav2Vec2Model(config).eval().save_pretrained(target)
     Wav2Vec2FeatureExtractor(sampling_rate=16000, return_attention_mask=True, do_normalize=True).save_pretrained(target)
     return target
+
+
+class Zeros(io.RawIOBase):
+    """``n`` zero bytes, streamed (so writing a decompression bomb needs no memory either)."""
+
+    def __init__(self, n):
+        self.left = n
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left)
+        b[:n] = bytes(n)
+        self.left -= n
+        return n

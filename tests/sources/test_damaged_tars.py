@@ -86,18 +86,7 @@ def test_links_and_special_members_are_error_rows_never_followed(tmp_path):
 
 def test_oversized_member_is_refused_from_its_header_without_reading_it(tmp_path):
     """A 64 MiB member of zeros gzips to ~64 KiB; with max_bytes 1 MiB it is skipped in small reads."""
-    class Zeros(io.RawIOBase):
-        def __init__(self, n):
-            self.left = n
-
-        def readable(self):
-            return True
-
-        def readinto(self, b):
-            n = min(len(b), self.left)
-            b[:n] = bytes(n)
-            self.left -= n
-            return n
+    from tests.media_factory import Zeros
 
     raw = io.BytesIO()
     with gzip.GzipFile(fileobj=raw, mode="wb") as gz, tarfile.open(fileobj=gz, mode="w") as tar:
