@@ -6,14 +6,19 @@ they can be joined bucket by bucket without a global shuffle.
 import hashlib
 
 
-def bucket_of(id_: str, n_buckets: int) -> int:
-    """Return the bucket of ``id_``: blake2b of its UTF-8 bytes modulo ``n_buckets``.
+def id_digest(id_: str) -> int:
+    """The 64-bit blake2b digest of an id's UTF-8 bytes: what places it in a bucket (and a work unit's slot).
 
     blake2b (not Python's ``hash``) so the result is the same in every process,
-    machine and Python version.
+    machine and Python version. Lone surrogates are hashed as they are
+    (``surrogatepass``) so a malformed id can still be routed to its error row.
     """
-    digest = hashlib.blake2b(id_.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % n_buckets
+    return int.from_bytes(hashlib.blake2b(id_.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def bucket_of(id_: str, n_buckets: int) -> int:
+    """Return the bucket of ``id_``: its ``id_digest`` modulo ``n_buckets``."""
+    return id_digest(id_) % n_buckets
 
 
 def content_key(value) -> str:

@@ -63,7 +63,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     identity = spec.identity()
     fingerprint = spec.fingerprint(identity)
     set_dir = store.set_dir(spec.name)
-    runners.resolve(list(beam_args))  # a bad runner or option fails before anything is registered
+    runner, argv = runners.resolve(list(beam_args))  # a bad runner or option fails before anything is registered
     source = open_source(inputs, spec, kind=source, id_column=id_column)
     shards = source.list_shards()
     created = not (set_dir / feature_set.META_FILE).exists()
@@ -83,8 +83,8 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     try:
         with private_tempdir(), RunProgress(spec.name, run_dir, interval=progress_interval):
             try:
-                counters = pipeline.run(list(beam_args), source=source, shards=shards, ctx=ctx, n_buckets=store.n_buckets,
-                                        model_key=fingerprint, run_dir=run_dir)
+                counters = pipeline.run(runner, argv, source=source, shards=shards, ctx=ctx,
+                                        n_buckets=store.n_buckets, model_key=fingerprint, run_dir=run_dir)
             except Exception as exc:  # noqa: BLE001 (re-raised, as the mmfeat error that caused it if any)
                 error = job_error(exc, store.root)
                 if error is exc:

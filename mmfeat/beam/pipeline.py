@@ -29,11 +29,11 @@ def build(pipeline, *, source, shards, ctx, n_buckets: int, model_key: str, run_
     )
 
 
-def run(argv_options: list[str], *, source, shards, ctx, n_buckets: int, model_key: str, run_dir) -> dict | None:
-    """Run the pipeline on ``shards``; return Beam's counters by name, or None when the runner has no metrics API."""
+def run(runner, argv: list[str], *, source, shards, ctx, n_buckets: int, model_key: str, run_dir) -> dict | None:
+    """Run the pipeline on ``shards`` with ``(runner, argv)`` from ``runners.resolve``; return Beam's counters
+    by name, or None when the runner has no metrics API."""
     from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
 
-    runner, argv = runners.resolve(argv_options)
     argv = runners.with_partitions(runner, argv, len(shards))
     options = PipelineOptions(argv)
     # DoFns reference mmfeat by import, not by pickled main-session state.

@@ -9,7 +9,7 @@ Rows a source cannot re-read (ref None) travel with their value instead.
 from typing import Any, Iterator, NamedTuple
 
 from mmfeat.extract.units import RefCollector, id_digest, unit_of
-from mmfeat.records import ErrorRow, Record
+from mmfeat.records import ErrorRow
 
 
 class Candidate(NamedTuple):
@@ -41,5 +41,3 @@ def index_shard(source, shard, n_buckets: int, n_slots: int) -> Iterator[tuple[t
     for unit, refs in collector.drain():
         yield unit, ("refs", refs.to_wire()), len(refs.refs)
 
-
-__all__ = ["Candidate", "Record", "index_shard"]

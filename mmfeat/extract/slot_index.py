@@ -81,6 +81,19 @@ class SlotIndex:
                 rows = before.rows + 1 if before is not None and before.path == path else 1
                 self.errors[id_] = StoredError(stage, reason, ckey, fp, path, rows)
 
+    def note_committed(self, data: dict | None, ids, ckeys, errors: dict | None, error_rows, fingerprint) -> None:
+        """Add the parts this unit just committed from what it wrote, instead of reading them back."""
+        if data is not None:
+            self.data.update((id_, (ckey, data["path"])) for id_, ckey in zip(ids, ckeys))
+            self._loaded.add(data["path"])
+        if errors is not None:
+            counts: dict[str, int] = {}
+            for row in error_rows:
+                counts[row.id] = counts.get(row.id, 0) + 1
+                self.errors[row.id] = StoredError(row.stage, row.reason, row.ckey, fingerprint, errors["path"],
+                                                  counts[row.id])
+            self._loaded.add(errors["path"])
+
     def parts_holding(self, kind: str, ids) -> dict[str, set[str]]:
         """``{path: ids}`` for the live parts of ``kind`` that hold any of ``ids``."""
         out: dict[str, set[str]] = {}

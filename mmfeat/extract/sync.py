@@ -13,13 +13,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from mmfeat.errors import CommitConflictError
 from mmfeat.store.bucket_log import BucketLog
-from mmfeat.store.layout import bucket_dir
-from mmfeat.store.parts import discard, read_part, write_part
+from mmfeat.store.parts import discard
+from mmfeat.store.rewrite import copy_without, holds_any
 
 MAX_ATTEMPTS = 25
 
@@ -40,20 +37,12 @@ def collect_absent(run_dir: Path) -> dict[int, set[str]]:
 
 def _rewrite(set_dir: Path, state, ids: set[str], run_id: str) -> tuple[list, list, int]:
     add, remove, n_removed = [], [], 0
-    wanted = pa.array(sorted(ids), pa.string())
     for path, entry in state.live.items():
-        table = read_part(set_dir, entry, None, verify=True)
-        hit = pc.is_in(table["id"], wanted)
-        n_hit = pc.sum(hit).as_py() or 0
-        if not n_hit:
+        if not holds_any(set_dir, entry, ids):
             continue
-        if entry["kind"] == "data":
-            n_removed += n_hit
-        kept = table.filter(pc.invert(hit))
-        if kept.num_rows:
-            name = f"part-{run_id}-sync-{len(add):04d}-{Path(path).name}"
-            new = write_part(kept, bucket_dir(set_dir, entry["kind"], state.bucket) / name, entry["kind"], set_dir)
-            add.append({**{k: v for k, v in entry.items() if k in ("slot", "slots", "n_slots")}, **new})
+        copy, dropped = copy_without(set_dir, state.bucket, entry, ids, f"part-{run_id}-sync-{Path(path).name}")
+        n_removed += dropped if entry["kind"] == "data" else 0
+        add += [copy] if copy else []
         remove.append(path)
     return add, remove, n_removed
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mmfeat.errors import CommitConflictError
 from mmfeat.records import ErrorRow
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.layout import bucket_dir
-from mmfeat.store.parts import data_table, discard, errors_table, read_part, write_part
-from mmfeat.store.slots import TAG_KEYS, tag_entry
+from mmfeat.store.parts import data_table, discard, errors_table, write_part
+from mmfeat.store.rewrite import copy_without
+from mmfeat.store.slots import tag_entry
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 25
@@ -62,14 +62,9 @@ class UnitWriter:
         self._serial += 1
         return f"part-{self.ctx.run_id}-{self.bucket:05d}-{self.slot:04d}-{self._serial:06d}.parquet"
 
-    def _stage(self, table: pa.Table, kind: str, tag_from: dict | None = None) -> dict:
+    def _stage(self, table: pa.Table, kind: str) -> dict:
         entry = write_part(table, bucket_dir(self.set_dir, kind, self.bucket) / self._name(), kind, self.set_dir)
-        if tag_from is None:
-            return tag_entry(entry, self.slot, self.n_slots)
-        for key in TAG_KEYS:  # a rewritten part holds a subset of the original's rows
-            if key in tag_from:
-                entry[key] = tag_from[key]
-        return entry
+        return tag_entry(entry, self.slot, self.n_slots)
 
     def _data_part(self, out: ChunkOutcome) -> dict | None:
         if not out.ids:
@@ -82,11 +77,8 @@ class UnitWriter:
         """Staged copies of the live parts holding ``ids``, without them; and the paths they replace."""
         add, remove = [], []
         for path, drop in self.index.parts_holding(kind, ids).items():
-            entry = state.live[path]
-            table = read_part(self.set_dir, entry, None, verify=True)
-            kept = table.filter(pc.invert(pc.is_in(table["id"], pa.array(sorted(drop), pa.string()))))
-            if kept.num_rows:
-                add.append(self._stage(kept, kind, tag_from=entry))
+            copy, _ = copy_without(self.set_dir, self.bucket, state.live[path], drop, self._name())
+            add += [copy] if copy else []
             remove.append(path)
         return add, remove
 
@@ -141,6 +133,8 @@ class UnitWriter:
                     "unit": [self.bucket, self.slot, self.n_slots]}
             try:
                 result.version = self.log.commit(state, add=add, remove=remove, info=info)
+                self.index.note_committed(data, out.ids, out.ckeys, errors_entry, out.errors + result.conflicts,
+                                          self.ctx.fingerprint)
                 return result
             except CommitConflictError:
                 discard(self.set_dir, add_d + add_e)

@@ -36,7 +36,7 @@ from mmfeat.records import ErrorRow, Record
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
 from mmfeat.store.parts import read_part
-from mmfeat.store.summary import reason_key as summary_key
+from mmfeat.store.summary import reason_key
 from mmfeat.store.store import embedding_matrix
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,6 @@ class RunContext:
     retry_errors: bool = False
     plugins: tuple = ()  # plugin modules the driver imported; workers import them in setup
     sync: bool = False  # list stored ids the input lacks (the driver removes them)
-
-
-def reason_key(row: ErrorRow) -> str:
-    """Histogram key for an error row (see ``mmfeat.store.summary.reason_key``)."""
-    return summary_key(row.stage, row.reason)
 
 
 def _size(value) -> int:
@@ -192,7 +187,7 @@ class UnitJob:
         self.counts["n_ok"] += len(out.ids)
         self.counts["n_commit_attempts"] += result.attempts
         for e in errors + result.conflicts:
-            self.reasons[reason_key(e)] += 1
+            self.reasons[reason_key(e.stage, e.reason)] += 1
         self.counts["n_error"] += len(errors) + len(result.conflicts) + len(unchanged)
         self.seconds["write"] += time.perf_counter() - t1
 

@@ -12,18 +12,16 @@ What crosses the shuffle is small: for each (shard, unit) a packed array of
 its rows back from the source (``Source.fetch``) a chunk at a time, so neither
 the shuffle nor a worker ever holds a bucket's values.
 """
-import hashlib
 from array import array
 from dataclasses import dataclass
 
 import numpy as np
 
+from mmfeat.buckets import id_digest
+
 DEFAULT_SLOTS = 4
 
-
-def id_digest(id_: str) -> int:
-    """The 64-bit digest of an id that places it in a bucket and slot (same as ``buckets.bucket_of``)."""
-    return int.from_bytes(hashlib.blake2b(id_.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+__all__ = ["DEFAULT_SLOTS", "RefCollector", "ShardRefs", "id_digest", "unit_name", "unit_of"]
 
 
 def unit_of(digest: int, n_buckets: int, n_slots: int) -> tuple[int, int]:
