@@ -56,6 +56,55 @@ Load with:  webdataset.WebDataset("OUT/shard-{000000..000009}.tar", shardshuffle
 """
 
 
+STORAGE_OPTION_HELP = ("fsspec option for an object-store --store (s3://, gs://, az://), e.g. endpoint_url=http://"
+                       "minio:9000, profile=prod, anon=true, client_kwargs.region_name=eu-west-1 (dots nest); "
+                       "repeatable. Credentials are better left to the backend's environment (AWS_*, "
+                       "GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*); values are never logged")
+
+
+def storage_option(text: str) -> tuple[list[str], object]:
+    """argparse type of --storage-option: ``KEY=VALUE``, the value read as a YAML scalar, dotted keys nest."""
+    import yaml
+
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text.split('=')[0]!r}…")
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip().split("."), parsed if isinstance(parsed, (str, int, float, bool)) else value
+
+
+def storage_options(args) -> dict:
+    """The fsspec storage options of ``--storage-option`` and ``--storage-options FILE``, merged (flags last)."""
+    import yaml
+
+    out: dict = {}
+    if getattr(args, "storage_options_file", None):
+        try:
+            with open(args.storage_options_file) as f:
+                loaded = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"--storage-options {args.storage_options_file}: cannot read it: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"--storage-options {args.storage_options_file}: expected a mapping of option: value")
+        out.update(loaded)
+    for keys, value in getattr(args, "storage_option", None) or []:
+        target = out
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
+    return out
+
+
+def open_store(args):
+    """The FeatureStore of ``--store`` with the command's storage options."""
+    from mmfeat.store import FeatureStore
+
+    return FeatureStore(args.store, storage_options=storage_options(args) or None)
+
+
 def _extract(args, beam_args) -> int:
     from mmfeat.beam.extract_job import extract
     from mmfeat.beam.runners import resolve
@@ -65,7 +114,8 @@ def _extract(args, beam_args) -> int:
 
     report = extract(args.feature, args.store, args.input, beam_args=beam_args, id_column=args.id_column,
                      n_buckets=args.buckets, source=args.source, n_slots=args.slots, chunk_rows=args.chunk_rows,
-                     retry_errors=args.retry_errors, sync=args.sync)
+                     retry_errors=args.retry_errors, sync=args.sync,
+                     storage_options=storage_options(args) or None)
     print(json.dumps({k: report[k] for k in ("run_id", "feature_set", "n_input", "n_ok", "n_error", "n_skipped",
                                               "n_encoded", "wall_seconds", "errors_by_reason", "sync")
                       if k in report}, indent=1))
@@ -83,10 +133,9 @@ def _extract(args, beam_args) -> int:
 def _ls(args, _) -> int:
     import time
 
-    from mmfeat.store import FeatureStore
     from mmfeat.store.summary import human_bytes, set_summary
 
-    store = FeatureStore(args.store)
+    store = open_store(args)
     rows = [set_summary(store, name) for name in store.list()]
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -105,10 +154,9 @@ def _ls(args, _) -> int:
 
 
 def _show(args, _) -> int:
-    from mmfeat.store import FeatureStore
     from mmfeat.store.summary import error_summary
 
-    store = FeatureStore(args.store)
+    store = open_store(args)
     runs = store.runs(args.name)
     shown = runs[-args.runs:] if args.runs > 0 else []
     out = {**store.info(args.name), "counts": store.counts(args.name), "n_buckets": store.n_buckets,
@@ -122,11 +170,9 @@ def _show(args, _) -> int:
 
 
 def _read(args, _) -> int:
-    from mmfeat.store import FeatureStore
-
     from mmfeat.export.table_file import write_table_file
 
-    store = FeatureStore(args.store)
+    store = open_store(args)
     table = store.errors(args.name) if args.errors else store.read(args.name)
     write_table_file(table, args.out)
     print(f"wrote {table.num_rows} rows to {args.out}")
@@ -135,13 +181,11 @@ def _read(args, _) -> int:
 
 def _export_wds(args, _) -> int:
     from mmfeat.export.wds import export_wds
-    from mmfeat.store import FeatureStore
-
     names = [n for part in args.features for n in part.split(",") if n]
     columns = [c for part in args.columns for c in part.split(",") if c]
     if columns and not args.labels:
         raise MmfeatError("--columns needs --labels (the table that holds them)")
-    index = export_wds(FeatureStore(args.store), names, args.out, labels=args.labels, columns=columns,
+    index = export_wds(open_store(args), names, args.out, labels=args.labels, columns=columns,
                        id_column=args.id_column, how=args.how, maxcount=args.maxcount,
                        maxsize=int(args.maxsize_mb * 1024 * 1024), prefix=args.prefix, overwrite=args.overwrite)
     print(f"wrote {index['n_samples']} samples in {len(index['shards'])} shard(s) to {args.out} (index: index.json)")
@@ -157,7 +201,7 @@ def _train(args, _) -> int:
         import dataclasses
 
         cfg = dataclasses.replace(cfg, out=args.out)
-    metrics = train(cfg, progress=not args.quiet)
+    metrics = train(cfg, progress=not args.quiet, storage_options=storage_options(args) or None)
     from mmfeat.train.report import format_table, verdict_line
 
     print(format_table(metrics))
@@ -200,7 +244,7 @@ def _evaluate(args, _) -> int:
     from mmfeat.train.inference import evaluate_run
     from mmfeat.train.report import format_table
 
-    result = evaluate_run(args.run, store=args.store)
+    result = evaluate_run(args.run, store=args.store, storage_options=storage_options(args) or None)
     print(format_table({"task": result["task"], "test": result["test"], "subsets": result["subsets"]},
                        f"{args.run} (written to evaluation.json)"))
     return EXIT_OK
@@ -209,7 +253,8 @@ def _evaluate(args, _) -> int:
 def _predict(args, _) -> int:
     from mmfeat.train.inference import predict_to_store
 
-    report = predict_to_store(args.run, args.name, store=args.store, output=args.output)
+    report = predict_to_store(args.run, args.name, store=args.store, output=args.output,
+                              storage_options=storage_options(args) or None)
     print(f"wrote {report['n_rows']} rows of {args.output} to feature set {args.name!r} "
           f"(lineage: {', '.join(report['inputs'])})")
     if report.get("classes") and args.output == "probs":
@@ -219,9 +264,7 @@ def _predict(args, _) -> int:
 
 def _similar(args, _) -> int:
     from mmfeat.similarity import encode_query, similar
-    from mmfeat.store import FeatureStore
-
-    store = FeatureStore(args.store)
+    store = open_store(args)
     if args.id is not None:
         query = args.id
     else:
@@ -237,9 +280,7 @@ def _similar(args, _) -> int:
 
 
 def _verify(args, _) -> int:
-    from mmfeat.store import FeatureStore
-
-    problems = FeatureStore(args.store).verify(args.name)
+    problems = open_store(args).verify(args.name)
     for path, problem in problems:
         print(f"{path}: {problem}")
     print("ok" if not problems else f"{len(problems)} problem(s); `mmfeat repair --store {args.store} {args.name}` "
@@ -248,9 +289,7 @@ def _verify(args, _) -> int:
 
 
 def _repair(args, _) -> int:
-    from mmfeat.store import FeatureStore
-
-    dropped = FeatureStore(args.store).repair(args.name)
+    dropped = open_store(args).repair(args.name)
     print(f"took {len(dropped)} damaged or stray item(s) out of the store (moved to {args.name}/_quarantine/); "
           f"rerun extract to recompute their rows")
     for path in dropped:
@@ -259,9 +298,7 @@ def _repair(args, _) -> int:
 
 
 def _compact(args, _) -> int:
-    from mmfeat.store import FeatureStore
-
-    result = FeatureStore(args.store).compact(args.name, target_bytes=int(args.target_mb * 1024 * 1024),
+    result = open_store(args).compact(args.name, target_bytes=int(args.target_mb * 1024 * 1024),
                                               min_files=args.min_files)
     print(f"merged {result['merged']} part(s) into {result['written']} in {result['buckets']} bucket(s)")
     if result["skipped"]:
@@ -270,9 +307,7 @@ def _compact(args, _) -> int:
 
 
 def _vacuum(args, _) -> int:
-    from mmfeat.store import FeatureStore
-
-    removed = FeatureStore(args.store).vacuum(args.name, min_age_s=args.older_than_hours * 3600)
+    removed = open_store(args).vacuum(args.name, min_age_s=args.older_than_hours * 3600)
     print(f"deleted {len(removed)} file(s) no commit needs (older than {args.older_than_hours} h)")
     return EXIT_OK
 
@@ -418,6 +453,10 @@ def parser() -> argparse.ArgumentParser:
         if s.prog.split()[-1] not in ("extract", "train", "evaluate", "predict", "run"):  # these find the store themselves
             s.add_argument("--store", required=True, help="store root directory")
         # Also after the command; a separate dest, as a subcommand's values replace the main parser's.
+        s.add_argument("--storage-option", action="append", type=storage_option, metavar="KEY=VALUE",
+                       help=STORAGE_OPTION_HELP)
+        s.add_argument("--storage-options", dest="storage_options_file", metavar="FILE",
+                       help="YAML mapping of fsspec storage options (merged under --storage-option)")
         s.add_argument("--plugin", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                        dest="more_plugins", help=PLUGIN_HELP)
     return p

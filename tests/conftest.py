@@ -74,3 +74,22 @@ def sentences(n: int, offset: int = 0) -> list[dict]:
         text = " ".join(words[(k + j * 3) % len(words)] for j in range(length)) + f" number {k}."
         rows.append({"id": f"s{k}", "text": text})
     return rows
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local S3 server (moto) on 127.0.0.1 for the session; stopped at the end."""
+    pytest.importorskip("s3fs")
+    from tests.s3_server import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    """A store URL in a fresh bucket (``s3://BUCKET/store``); the environment points s3fs at the server."""
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{s3_server.bucket()}/store"

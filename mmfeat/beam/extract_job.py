@@ -44,7 +44,7 @@ def private_tempdir():
 def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = None,
             n_buckets: int | None = None, source: str | None = None, n_slots: int = DEFAULT_SLOTS,
             chunk_rows: int = 8192, retry_errors: bool = False, sync: bool = False,
-            progress_interval: float = 10.0) -> dict:
+            progress_interval: float = 10.0, storage_options: dict | None = None) -> dict:
     """Extract ``spec`` (a FeatureSpec or YAML path) from ``inputs`` into the store; return the run report.
 
     Ids the store already holds with the same content are skipped, identical
@@ -54,12 +54,13 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     ``source`` overrides the spec's ``input.source`` (``manifest``, ``webdataset``).
     ``n_slots`` splits each bucket into that many units of work; ``chunk_rows``
     bounds the rows a unit holds and commits at once. ``sync`` removes stored ids
-    the inputs no longer have (see ``mmfeat.extract.sync``).
+    the inputs no longer have (see ``mmfeat.extract.sync``). ``store_root`` may be an
+    object-store URL, with fsspec ``storage_options`` (they reach the workers, never the report).
     """
     spec = spec if isinstance(spec, FeatureSpec) else load_spec(spec)
     if n_slots < 1 or chunk_rows < 1:
         raise ValueError("n_slots and chunk_rows must be >= 1")
-    store = FeatureStore(store_root, create=True, n_buckets=n_buckets)
+    store = FeatureStore(store_root, create=True, n_buckets=n_buckets, storage_options=storage_options)
     identity = spec.identity()
     fingerprint = spec.fingerprint(identity)
     set_dir = store.set_dir(spec.name)
@@ -71,7 +72,8 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     run_id = new_run_id()
     run_dir = set_dir / "_runs" / run_id
     ctx = RunContext(str(store.root), spec, fingerprint, run_id, n_slots=n_slots, chunk_rows=chunk_rows,
-                     retry_errors=retry_errors, plugins=tuple(loaded_plugins()), sync=sync)
+                     retry_errors=retry_errors, plugins=tuple(loaded_plugins()), sync=sync,
+                     storage_options=store.storage_options)
     started = time.time()
     report = {"run_id": run_id, "feature_set": spec.name, "status": "running", "fingerprint": fingerprint,
               "store": str(store.root), "inputs": source.patterns, "beam_args": list(beam_args),

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 
 from mmfeat.store.files import replace_json
+from mmfeat.store.objects import as_path
 
 log = logging.getLogger(__name__)
 
 
 def progress_path(run_dir: Path, unit: str) -> Path:
     """Where a unit records the rows it has finished so far."""
-    return Path(run_dir) / "progress" / f"unit={unit}.json"
+    return as_path(run_dir) / "progress" / f"unit={unit}.json"
 
 
 def record_progress(run_dir: Path, unit: str, rows_done: int) -> None:
@@ -48,7 +49,7 @@ class RunProgress:
     """A background thread reporting a run's progress until ``stop``; use as a context manager."""
 
     def __init__(self, name: str, run_dir: Path, *, interval: float = 10.0, bar: bool | None = None):
-        self.name, self.run_dir, self.interval = name, Path(run_dir), interval
+        self.name, self.run_dir, self.interval = name, as_path(run_dir), interval
         self.bar = sys.stderr.isatty() if bar is None else bar
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="mmfeat-progress", daemon=True)

@@ -4,6 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 from mmfeat.errors import MmfeatError
+from mmfeat.store.objects import as_path
 
 COUNTS = ("n_input", "n_ok", "n_error", "n_skipped", "n_encoded", "n_reused", "n_batches", "n_commits")
 
@@ -17,7 +18,7 @@ def merge_unit_stats(run_dir: Path) -> dict:
     totals = Counter({k: 0 for k in COUNTS})
     errors, skipped, seconds, workers = Counter(), Counter(), Counter(), Counter()
     buckets, units = set(), 0
-    for path in sorted(Path(run_dir).glob("unit=*.json")):
+    for path in sorted(as_path(run_dir).glob("unit=*.json")):
         stats = json.loads(path.read_text())
         units += 1
         buckets.add(stats["bucket"])
@@ -34,7 +35,7 @@ def merge_unit_stats(run_dir: Path) -> dict:
 
 def rows_read(run_dir: Path) -> int | None:
     """Rows the readers reported (one file per shard), or None if no reader wrote one."""
-    paths = list((Path(run_dir) / "read").glob("*.json"))
+    paths = list((as_path(run_dir) / "read").glob("*.json"))
     return sum(json.loads(p.read_text())["rows"] for p in paths) if paths else None
 
 

@@ -8,6 +8,7 @@ Removal is conservative: if any row of the run could not be read at all (a
 "absent" ones, so nothing is removed and the report says why.
 """
 import json
+import posixpath
 import random
 import time
 from collections import defaultdict
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from mmfeat.errors import CommitConflictError
 from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.objects import as_path
 from mmfeat.store.parts import discard
 from mmfeat.store.rewrite import copy_without, holds_any
 
@@ -23,13 +25,13 @@ MAX_ATTEMPTS = 25
 
 def absent_path(run_dir: Path, unit: str) -> Path:
     """Where a unit lists the stored ids its input lacks."""
-    return Path(run_dir) / "absent" / f"unit={unit}.json"
+    return as_path(run_dir) / "absent" / f"unit={unit}.json"
 
 
 def collect_absent(run_dir: Path) -> dict[int, set[str]]:
     """``{bucket: ids}`` the units of a run found stored but absent from the input."""
     out: dict[int, set[str]] = defaultdict(set)
-    for path in sorted((Path(run_dir) / "absent").glob("unit=*.json")):
+    for path in sorted((as_path(run_dir) / "absent").glob("unit=*.json")):
         record = json.loads(path.read_text())
         out[record["bucket"]].update(record["ids"])
     return out
@@ -40,7 +42,7 @@ def _rewrite(set_dir: Path, state, ids: set[str], run_id: str) -> tuple[list, li
     for path, entry in state.live.items():
         if not holds_any(set_dir, entry, ids):
             continue
-        copy, dropped = copy_without(set_dir, state.bucket, entry, ids, f"part-{run_id}-sync-{Path(path).name}")
+        copy, dropped = copy_without(set_dir, state.bucket, entry, ids, f"part-{run_id}-sync-{posixpath.basename(path)}")
         n_removed += dropped if entry["kind"] == "data" else 0
         add += [copy] if copy else []
         remove.append(path)

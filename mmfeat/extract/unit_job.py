@@ -18,7 +18,7 @@ import os
 import socket
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,6 +66,7 @@ class RunContext:
     retry_errors: bool = False
     plugins: tuple = ()  # plugin modules the driver imported; workers import them in setup
     sync: bool = False  # list stored ids the input lacks (the driver removes them)
+    storage_options: dict = field(default_factory=dict, repr=False)  # fsspec options (credentials: never shown)
 
 
 def _size(value) -> int:
@@ -78,7 +79,7 @@ class UnitJob:
     def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator):
         self.ctx, self.bucket, self.slot = ctx, bucket, slot
         self.get_encoder, self.source, self.validator = get_encoder, source, validator
-        store = FeatureStore(ctx.store_root)
+        store = FeatureStore(ctx.store_root, storage_options=ctx.storage_options)
         self.n_buckets = store.n_buckets
         self.set_dir = store.set_dir(ctx.spec.name)
         self.index = SlotIndex(self.set_dir, bucket, slot, store.n_buckets, ctx.n_slots)

@@ -20,6 +20,7 @@ from pathlib import Path
 from mmfeat.errors import CommitConflictError, StoreError
 from mmfeat.store.files import create_exclusive_json
 from mmfeat.store.lifecycle import publish, trash
+from mmfeat.store.objects import as_path
 from mmfeat.store.log_records import RESERVED, LogDamageError, load_record, record_hash, record_problem
 
 _VERSION_FILE = re.compile(r"(\d{8})\.json")
@@ -67,7 +68,7 @@ class BucketLog:
     """Reads and appends the commit log of one bucket of one feature set."""
 
     def __init__(self, set_dir: Path, bucket: int):
-        self.set_dir = Path(set_dir)
+        self.set_dir = as_path(set_dir)
         self.bucket = bucket
         self.dir = self.set_dir / "_log" / f"bucket={bucket:05d}"
         self._cache: BucketState | None = None

@@ -11,6 +11,7 @@ sha256 cost about two thirds of a full read; xxh3 costs a few percent
 import hashlib
 
 from mmfeat.errors import MissingDependencyError
+from mmfeat.store.objects import as_path
 
 ALGORITHMS = ("xxh3_128", "sha256")
 _CHUNK = 1 << 22
@@ -53,7 +54,7 @@ def digest_bytes(data, algorithm: str) -> str:
 def digest_file(path, algorithm: str) -> str:
     """Hex digest of a file, read in large chunks."""
     hasher = _hasher(algorithm)
-    with open(path, "rb") as f:
+    with as_path(path).open("rb") as f:
         while chunk := f.read(_CHUNK):
             hasher.update(chunk)
     return hasher.hexdigest()

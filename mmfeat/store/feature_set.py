@@ -13,6 +13,7 @@ from mmfeat.errors import FingerprintMismatchError, StoreError
 from mmfeat.store.files import create_exclusive_json
 from mmfeat.store.layout import STORE_FILE
 from mmfeat.store.log_records import repair_hint
+from mmfeat.store.objects import as_path
 from mmfeat.version import __version__
 
 META_FILE = "feature_set.json"
@@ -29,7 +30,7 @@ def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
         "model_identity": identity,
         "created_by": f"mmfeat {__version__}",
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "n_buckets": _store_buckets(Path(set_dir).parent),
+        "n_buckets": _store_buckets(as_path(set_dir).parent),
         "log_hashes": True,
     }
     create_exclusive_json(set_dir / META_FILE, meta)
@@ -42,7 +43,7 @@ def ensure(set_dir: Path, spec, fingerprint: str, identity: dict) -> dict:
             f"{set_dir} to recompute everything."
         )
     if existing.get("n_buckets") not in (None, meta["n_buckets"]):
-        raise StoreError(f"{Path(set_dir).parent / STORE_FILE}: says {meta['n_buckets']} buckets, but feature set "
+        raise StoreError(f"{as_path(set_dir).parent / STORE_FILE}: says {meta['n_buckets']} buckets, but feature set "
                          f"{spec.name!r} was written with {existing['n_buckets']}; writing now would put ids in the "
                          f"wrong buckets. {repair_hint(set_dir)}")
     return existing
@@ -57,7 +58,7 @@ def _store_buckets(root: Path) -> int | None:
 
 def load(set_dir: Path) -> dict:
     """Read a feature set's metadata, or raise naming the missing set."""
-    path = Path(set_dir) / META_FILE
+    path = as_path(set_dir) / META_FILE
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:

@@ -10,6 +10,8 @@ import os
 import uuid
 from pathlib import Path
 
+from mmfeat.store.objects import ObjectPath
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -19,7 +21,9 @@ def temp_path(final: Path) -> Path:
 
 
 def fsync_file(path: Path) -> None:
-    """Flush a written file to disk so a rename never publishes unwritten blocks."""
+    """Flush a written file to disk so a rename never publishes unwritten blocks (objects are durable once PUT)."""
+    if isinstance(path, ObjectPath):
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -32,11 +36,14 @@ def create_exclusive_json(final: Path, payload: dict) -> bool:
 
     The content is written and fsynced under a temp name and hard-linked into
     place, so the file appears complete or not at all, and exactly one of
-    several racing writers wins. Returns False when ``final`` already existed.
+    several racing writers wins; on an object store a conditional PUT does the
+    same. Returns False when ``final`` already existed.
     """
+    if isinstance(final, ObjectPath):
+        return final.create_exclusive(_json_bytes(payload))
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    tmp.write_bytes(_json_bytes(payload))
     fsync_file(tmp)
     try:
         os.link(tmp, final)
@@ -49,17 +56,36 @@ def create_exclusive_json(final: Path, payload: dict) -> bool:
 
 def replace_json(final: Path, payload: dict) -> None:
     """Atomically write (or overwrite) a JSON file."""
+    if isinstance(final, ObjectPath):
+        final.write_bytes(_json_bytes(payload))
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(final)
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    tmp.write_bytes(_json_bytes(payload))
     os.replace(tmp, final)
 
 
 def move_aside(src: Path, dst: Path) -> bool:
     """Rename ``src`` to ``dst`` (creating its folder); False if ``src`` is already gone (another process moved it)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.rename(src, dst)
+        rename(src, dst)
         return True
     except FileNotFoundError:
         return False
+
+
+def rename(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst`` (creating its folder), raising FileNotFoundError if ``src`` is gone.
+
+    One atomic rename on a file system; on an object store a copy, then a
+    delete, so that ``dst`` is complete before ``src`` disappears.
+    """
+    if isinstance(src, ObjectPath):
+        src.move_to(dst)
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(src, dst)
+
+
+def _json_bytes(payload: dict) -> bytes:
+    return json.dumps(payload, indent=1, sort_keys=True).encode()

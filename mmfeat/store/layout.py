@@ -17,29 +17,37 @@ from pathlib import Path
 
 from mmfeat.errors import StoreError
 from mmfeat.store.files import create_exclusive_json
+from mmfeat.store.objects import ObjectPath, is_url, open_url
 
 STORE_FILE = "mmfeat_store.json"
 STORE_FORMAT = 1
 DEFAULT_BUCKETS = 16
 
 
-def open_root(root, *, create: bool, n_buckets: int | None) -> tuple[Path, int]:
-    """Return the store root and its bucket count, creating the store if asked."""
-    root_str = str(root)
-    if "://" in root_str and not root_str.startswith("file://"):
-        raise StoreError(
-            f"{root_str}: the store needs a local or mounted POSIX path (atomic rename and exclusive "
-            f"create); mount the bucket (gcsfuse, s3fs, NFS) and pass its path"
-        )
-    root = Path(root_str.removeprefix("file://")).expanduser().resolve()
+def open_root(root, *, create: bool, n_buckets: int | None,
+              storage_options: dict | None = None) -> tuple[Path | ObjectPath, int]:
+    """Return the store root and its bucket count, creating the store if asked.
+
+    ``root`` is a local path or an object-store URL (``s3://``, ``gs://``,
+    ``az://``, see ``mmfeat.store.objects``); ``storage_options`` go to fsspec.
+    """
+    if is_url(root):
+        root = open_url(str(root), storage_options)
+    else:
+        if storage_options:
+            raise StoreError(f"{root}: storage options apply to object-store URLs (s3://, gs://, az://), "
+                             f"not to a local path")
+        root = Path(str(root).removeprefix("file://")).expanduser().resolve()
     settings_file = root / STORE_FILE
-    if not settings_file.exists():
+    try:
+        settings = json.loads(settings_file.read_text())
+    except FileNotFoundError:
         if not create:
             raise StoreError(f"{root}: no feature store here ({STORE_FILE} missing); `mmfeat extract` creates one")
         if n_buckets is not None and not 1 <= n_buckets <= 65536:
             raise StoreError(f"n_buckets must be between 1 and 65536, got {n_buckets}")
         create_exclusive_json(settings_file, {"format": STORE_FORMAT, "n_buckets": n_buckets or DEFAULT_BUCKETS})
-    settings = json.loads(settings_file.read_text())
+        settings = json.loads(settings_file.read_text())
     if settings.get("format") != STORE_FORMAT:
         raise StoreError(f"{settings_file}: store format {settings.get('format')} is not supported by this mmfeat")
     if n_buckets is not None and n_buckets != settings["n_buckets"]:

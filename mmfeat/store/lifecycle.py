@@ -6,7 +6,8 @@
     _trash/data/bucket=NNNNN/NAME       replaced by a later commit; readers of an older log state
                                         still find it here until ``vacuum`` deletes it by age
 
-Each step is one rename inside the feature set's directory. Directory readers
+Each step is one rename inside the feature set's directory (on an object
+store, a server-side copy and then a delete: ``mmfeat.store.objects``). Directory readers
 (pandas, duckdb) see a part only while it is published, and it is published
 only after the log commit that adds it, so they see committed rows only. An
 mmfeat reader looks for a committed part in all three places, so a commit that
@@ -15,7 +16,8 @@ replaces or publishes a file under a reader never makes the reader fail.
 import os
 from pathlib import Path
 
-from mmfeat.store.files import move_aside
+from mmfeat.store.files import move_aside, rename
+from mmfeat.store.objects import ObjectPath, as_path
 
 TRASH_DIR = "_trash"
 STAGED_SUFFIX = ".staged"
@@ -36,14 +38,14 @@ def final_of_staged(staged: Path) -> Path | None:
 
 def trash_path(set_dir: Path, rel: str) -> Path:
     """Where a replaced part waits for vacuum."""
-    return Path(set_dir) / TRASH_DIR / rel
+    return as_path(set_dir) / TRASH_DIR / rel
 
 
 def publish(set_dir: Path, rel: str) -> None:
     """Give a committed part its visible name (a no-op when it has it already)."""
-    final = Path(set_dir) / rel
+    final = as_path(set_dir) / rel
     try:
-        os.rename(staged_path(final), final)
+        rename(staged_path(final), final)
     except FileNotFoundError:
         pass  # published already, by its writer or by a reader that rolled the commit forward
 
@@ -56,11 +58,11 @@ def trash(set_dir: Path, rel: str) -> bool:
     (a part whose commit never published it), and the visible one once more in
     case a reader published it meanwhile. False if the part was already gone.
     """
-    final = Path(set_dir) / rel
+    final = as_path(set_dir) / rel
     target = trash_path(set_dir, rel)
     for src in (final, staged_path(final), final):
         try:
-            os.utime(src)
+            _stamp_now(src)
         except FileNotFoundError:
             continue
         if move_aside(src, target):
@@ -68,10 +70,30 @@ def trash(set_dir: Path, rel: str) -> bool:
     return False
 
 
+def read_committed(set_dir: Path, rel: str) -> tuple[Path, bytes] | None:
+    """The bytes of committed part ``rel`` and where they were read, looking in the places ``locate``
+    looks, in the same order, but with one read per place (no existence check first: on an object store
+    that is a request saved per part). A staged part is published after it is read. None if it is nowhere."""
+    final = as_path(set_dir) / rel
+    for _ in range(2):  # a concurrent publish or trash may move it between two looks
+        for path in (final, staged_path(final), trash_path(set_dir, rel)):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if path.name != final.name:  # staged: finish its commit, if allowed to
+                try:
+                    publish(set_dir, rel)
+                except PermissionError:
+                    pass  # a read-only reader still reads it; a writer publishes it later
+            return path, data
+    return None
+
+
 def locate(set_dir: Path, rel: str, *, roll_forward: bool = True) -> Path | None:
     """The file holding committed part ``rel`` now: published, staged (published here first, if
     ``roll_forward``, completing its commit) or trashed by a later commit; None if it is nowhere."""
-    final = Path(set_dir) / rel
+    final = as_path(set_dir) / rel
     for _ in range(2):  # a concurrent publish or trash may move it between two looks
         if final.exists():
             return final
@@ -80,7 +102,7 @@ def locate(set_dir: Path, rel: str, *, roll_forward: bool = True) -> Path | None
             if not roll_forward:
                 return staged
             try:
-                os.rename(staged, final)
+                rename(staged, final)
                 return final
             except FileNotFoundError:
                 continue
@@ -90,3 +112,13 @@ def locate(set_dir: Path, rel: str, *, roll_forward: bool = True) -> Path | None
         if trashed.exists():
             return trashed
     return None
+
+
+def _stamp_now(path: Path) -> None:
+    """Set a file's mtime to now; FileNotFoundError if it is gone. An object's copy is stamped by the store
+    when it is written, so only its presence is checked."""
+    if isinstance(path, ObjectPath):
+        if not path.exists():
+            raise FileNotFoundError(str(path))
+        return
+    os.utime(path)

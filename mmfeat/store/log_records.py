@@ -14,6 +14,7 @@ from pathlib import Path
 from mmfeat.errors import StoreError
 from mmfeat.store.checksums import ALGORITHMS
 from mmfeat.store.layout import entry_path_problem
+from mmfeat.store.objects import as_path
 
 RESERVED = frozenset({"version", "bucket", "add", "remove", "prev", "hash", "checkpoint"})
 ENTRY_KEYS = ("path", "kind", "rows", "bytes")
@@ -24,7 +25,7 @@ class LogDamageError(StoreError):
 
     def __init__(self, path: Path, problem: str):
         super().__init__(f"{path}: {problem}. {repair_hint(path.parents[2])}")
-        self.path, self.problem = Path(path), problem
+        self.path, self.problem = as_path(path), problem
 
 
 def record_hash(record: dict) -> str:
@@ -35,8 +36,9 @@ def record_hash(record: dict) -> str:
 
 def repair_hint(set_dir: Path) -> str:
     """The sentence every store-damage message ends with."""
-    return (f"Run `mmfeat verify --store {Path(set_dir).parent} {Path(set_dir).name}` to list the damage and "
-            f"`mmfeat repair --store {Path(set_dir).parent} {Path(set_dir).name}`, then rerun the extract.")
+    set_dir = as_path(set_dir)
+    return (f"Run `mmfeat verify --store {set_dir.parent} {set_dir.name}` to list the damage and "
+            f"`mmfeat repair --store {set_dir.parent} {set_dir.name}`, then rerun the extract.")
 
 
 def record_problem(record, version: int, bucket: int, *, hashed: bool) -> str | None:

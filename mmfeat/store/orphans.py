@@ -15,6 +15,7 @@ from mmfeat.errors import StoreError
 from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.layout import KINDS, bucket_dir
 from mmfeat.store.lifecycle import TRASH_DIR, final_of_staged, publish
+from mmfeat.store.objects import as_path
 
 ORPHAN_MIN_AGE_S = 3600
 
@@ -47,7 +48,7 @@ def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPH
     for an orphan.
     A bucket whose log is damaged is left alone: ``mmfeat repair`` comes first.
     """
-    set_dir = Path(set_dir)
+    set_dir = as_path(set_dir)
     listed = _listing(set_dir, state.bucket)
     try:
         live = BucketLog(set_dir, state.bucket).resume(state).state().live

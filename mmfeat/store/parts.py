@@ -13,10 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmfeat.errors import ChecksumError, StoreError
-from mmfeat.store.checksums import default_algorithm, digest_file, matches
+from mmfeat.store.checksums import default_algorithm, digest_bytes, digest_file, matches
 from mmfeat.records import ERROR_COLUMNS
 from mmfeat.store.files import fsync_file
-from mmfeat.store.lifecycle import locate, staged_path
+from mmfeat.store.lifecycle import locate, read_committed, staged_path
+from mmfeat.store.objects import ObjectPath, as_path
 from mmfeat.store.log_records import repair_hint
 
 VECTOR_COLUMNS = ("embedding", "chunks")
@@ -88,37 +89,56 @@ def write_part(table: pa.Table, final: Path, kind: str, set_dir: Path, *, checks
     A writer whose commit is lost calls ``discard``; a crashed writer's staged
     files are removed by vacuum once old enough.
     """
-    final = Path(final)
+    final = as_path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     staged = staged_path(final)
     compression = {name: ("none" if name in VECTOR_COLUMNS else "zstd") for name in table.column_names}
-    pq.write_table(table, staged, compression=compression, use_dictionary=False,
+    options = dict(compression=compression, use_dictionary=False,
                    write_statistics=[n for n in table.column_names if n not in VECTOR_COLUMNS])
-    fsync_file(staged)
     algorithm = checksum or default_algorithm()
+    if isinstance(staged, ObjectPath):  # one PUT of the finished file; its checksum from memory
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **options)
+        data = sink.getvalue()
+        staged.write_bytes(data)
+        digest, size = digest_bytes(data, algorithm), data.size
+    else:
+        pq.write_table(table, staged, **options)
+        fsync_file(staged)
+        digest, size = digest_file(staged, algorithm), staged.stat().st_size
     return {"path": final.relative_to(set_dir).as_posix(), "kind": kind, "rows": table.num_rows,
-            algorithm: digest_file(staged, algorithm), "bytes": staged.stat().st_size}
+            algorithm: digest, "bytes": size}
 
 
 def discard(set_dir: Path, entries: list[dict]) -> None:
     """Delete the staged files of entries whose commit was lost (never call it for committed entries)."""
     for entry in entries:
-        staged_path(Path(set_dir) / entry["path"]).unlink(missing_ok=True)
+        staged_path(as_path(set_dir) / entry["path"]).unlink(missing_ok=True)
 
 
 def read_part(set_dir: Path, entry: dict, columns=None, verify: bool = True) -> pa.Table:
     """Read one committed part; with ``verify`` its bytes must match the recorded checksum."""
-    named = Path(set_dir) / entry["path"]
+    named = as_path(set_dir) / entry["path"]
     missing = PartMissingError(f"{named}: committed file is missing. {repair_hint(set_dir)}")
-    path = locate(set_dir, entry["path"])
-    if path is None:
-        raise missing
     try:
-        data = path.read_bytes() if verify else None
-        if verify and not matches(entry, data=data):
-            raise ChecksumError(f"{named}: checksum mismatch, the file changed after it was committed. "
-                                f"{repair_hint(set_dir)}")
-        table = pq.read_table(pa.BufferReader(data) if verify else path, columns=columns)
+        if verify:
+            found = read_committed(set_dir, entry["path"])
+            if found is None:
+                raise missing
+            if not matches(entry, data=found[1]):
+                raise ChecksumError(f"{named}: checksum mismatch, the file changed after it was committed. "
+                                    f"{repair_hint(set_dir)}")
+            table = pq.read_table(pa.BufferReader(found[1]), columns=columns)
+        else:  # only the asked-for columns are read (ranged reads on an object store)
+            try:
+                f = named.open("rb")
+            except FileNotFoundError:  # not published (yet) or replaced since: look in the other places
+                path = locate(set_dir, entry["path"])
+                if path is None:
+                    raise missing from None
+                f = path.open("rb")
+            with f:
+                table = pq.read_table(f, columns=columns)
     except FileNotFoundError:  # moved between locating and reading: the caller re-reads the log
         raise missing from None
     except (pa.ArrowException, OSError) as exc:

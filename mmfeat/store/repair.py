@@ -25,6 +25,7 @@ from mmfeat.store.files import move_aside
 from mmfeat.store.integrity import strays, visible_files
 from mmfeat.store.lifecycle import locate
 from mmfeat.store.log_records import LogDamageError, load_record, record_problem
+from mmfeat.store.objects import as_path
 
 QUARANTINE_DIR = "_quarantine"
 ATTEMPTS = 5
@@ -32,7 +33,8 @@ ATTEMPTS = 5
 
 def quarantine(set_dir: Path, rel: str, stamp: str) -> bool:
     """Move ``rel`` (a file or directory of the set) to ``_quarantine/STAMP/rel``; False if it is gone."""
-    return move_aside(Path(set_dir) / rel, Path(set_dir) / QUARANTINE_DIR / stamp / rel)
+    set_dir = as_path(set_dir)
+    return move_aside(set_dir / rel, set_dir / QUARANTINE_DIR / stamp / rel)
 
 
 def salvage(log: BucketLog) -> BucketState:
@@ -52,14 +54,14 @@ def _intact(set_dir: Path, rel: str, entry: dict) -> bool:
     """Whether a live part sits at its published name with its recorded checksum."""
     path = locate(set_dir, rel)
     try:
-        return path == Path(set_dir) / rel and matches(entry, path=path)
+        return path == as_path(set_dir) / rel and matches(entry, path=path)
     except FileNotFoundError:
         return False
 
 
 def repair_bucket(set_dir: Path, bucket: int, stamp: str) -> list[str]:
     """Repair one bucket (see the module docstring); return the paths taken out of the store."""
-    set_dir = Path(set_dir)
+    set_dir = as_path(set_dir)
     log = BucketLog(set_dir, bucket)
     for _ in range(ATTEMPTS):
         listed = visible_files(set_dir, bucket)

@@ -26,13 +26,18 @@ READ_ATTEMPTS = 4  # a reader racing a commit sees at most a publish or a trash 
 class FeatureStore:
     """A directory of feature sets sharing one bucket layout.
 
+    ``root`` is a local path or an object-store URL (``s3://bucket/prefix``,
+    ``gs://``, ``az://``), with fsspec ``storage_options`` for the latter.
     ``FeatureStore(root)`` opens an existing store; ``create=True`` makes one
     (with ``n_buckets``, default 16, fixed for its lifetime). Reads see only
     committed files and verify each one's checksum unless ``verify=False``.
     """
 
-    def __init__(self, root, *, create: bool = False, n_buckets: int | None = None):
-        self.root, self.n_buckets = layout.open_root(root, create=create, n_buckets=n_buckets)
+    def __init__(self, root, *, create: bool = False, n_buckets: int | None = None,
+                 storage_options: dict | None = None):
+        self.root, self.n_buckets = layout.open_root(root, create=create, n_buckets=n_buckets,
+                                                     storage_options=storage_options)
+        self.storage_options = dict(storage_options or {})  # never printed: it may hold credentials
 
     def __repr__(self):
         return f"FeatureStore({str(self.root)!r}, n_buckets={self.n_buckets})"

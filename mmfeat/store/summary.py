@@ -23,7 +23,8 @@ def _vector_shape(store, name: str) -> tuple[int | None, str | None]:
             path = locate(store.set_dir(name), entry["path"], roll_forward=False)
             if path is None:
                 continue
-            kind = pq.read_schema(path).field("embedding").type
+            with path.open("rb") as f:  # a local file or an object-store one alike
+                kind = pq.read_schema(f).field("embedding").type
             size = getattr(kind, "list_size", None)
             return size, str(kind.value_type)
     return None, None

@@ -31,10 +31,10 @@ def run_config(run_dir):
     return TrainConfig.from_dict(raw, origin=str(path))
 
 
-def evaluate_run(run_dir, *, store=None) -> dict:
+def evaluate_run(run_dir, *, store=None, storage_options: dict | None = None) -> dict:
     """Recompute val/test metrics (and every modality subset on test) from the checkpoint and the store."""
     cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
-    ds = open_data(cfg, FeatureStore(store or cfg.store), ckpt.features)
+    ds = open_data(cfg, FeatureStore(store or cfg.store, storage_options=storage_options), ckpt.features)
     if ds.classes != ckpt.classes:
         raise MmfeatError(f"{cfg.labels.path}: labels {ds.classes} differ from the model's {ckpt.classes}")
     n_out = len(ckpt.classes) if ckpt.classes else 1
@@ -59,7 +59,8 @@ def _row_keys(xs, mask) -> list[str]:
     return keys
 
 
-def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs") -> dict:
+def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs",
+                     storage_options: dict | None = None) -> dict:
     """Write the run's predictions for every id in its input feature sets as feature set ``name``.
 
     Bucket by bucket (no global shuffle), one commit per bucket replacing the
@@ -69,7 +70,7 @@ def predict_to_store(run_dir, name: str, *, store=None, output: str = "probs") -
     from mmfeat.spec import FeatureSpec
 
     cfg, ckpt = run_config(run_dir), Checkpoint(run_dir)
-    store = FeatureStore(store or cfg.store)
+    store = FeatureStore(store or cfg.store, storage_options=storage_options)
     if output == "embedding" and ckpt.kind != "joint":
         raise MmfeatError(f"{run_dir}: --output embedding needs a joint model")
     inputs = [f"{n}:{store.info(n)['fingerprint']}" for n in ckpt.features]

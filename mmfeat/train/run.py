@@ -107,11 +107,13 @@ def add_baselines(ds, cfg, metrics) -> None:
     metrics["baselines"] = linear_baselines(ds, list(cfg.features), cfg.task, len(ds.classes))
 
 
-def train(cfg, *, progress: bool = True) -> dict:
-    """Run ``cfg`` (a TrainConfig); write the run directory and return the metrics."""
+def train(cfg, *, progress: bool = True, storage_options: dict | None = None) -> dict:
+    """Run ``cfg`` (a TrainConfig); write the run directory and return the metrics.
+
+    ``storage_options``: fsspec options for an object-store ``cfg.store`` (kept out of the run's files)."""
     out = Path(cfg.out)
     started = time.perf_counter()
-    store = FeatureStore(cfg.store)
+    store = FeatureStore(cfg.store, storage_options=storage_options)
     ds = open_data(cfg, store)
     check_splits(ds.counts, ds.y, ds.split, cfg.task, f"{cfg.origin}: labels ({cfg.labels.path})")
     out.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ def assert_exact(store_root: Path, name: str, ok_ids: set, error_ids: set = froz
     ids = store.read(name, columns=["id"])["id"].to_pylist()
     assert not duplicated(ids), f"duplicated ids: {dict(list(duplicated(ids).items())[:5])}"
     assert set(ids) == set(ok_ids), f"lost {sorted(set(ok_ids) - set(ids))[:5]}, extra {sorted(set(ids) - set(ok_ids))[:5]}"
-    plain = pd.read_parquet(store.set_dir(name) / "data", columns=["id"])["id"]
+    plain = pd.read_parquet(str(store.set_dir(name) / "data"), columns=["id"])["id"]  # a path or an s3:// URL
     assert plain.is_unique and set(plain) == set(ok_ids), "a plain directory read disagrees with the store"
     if error_ids:
         errors = store.errors(name)["id"].to_pylist()
