@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from mmfeat.dataclass_loader import build, read_yaml
-from mmfeat.errors import SpecError
+from mmfeat.errors import MmfeatError, SpecError
+from mmfeat.store.objects import is_url
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -123,6 +124,12 @@ def load_job(path) -> JobSpec:
     origin = str(path)
     raw = build(_RawJob, read_yaml(path, "job file"), origin)
     base = path.resolve().parent
+    if is_url(raw.store):
+        raise MmfeatError(
+            f"{origin}: store: {raw.store}: `mmfeat run` keeps its job lock and reports under the store, and that "
+            f"lock needs a local or NFS store root for now. For a store on object storage, schedule the steps "
+            f"as `mmfeat extract`, `mmfeat train` and `mmfeat predict` commands: their commits are safe when "
+            f"runs overlap")
     name = raw.name if raw.name is not None else path.stem
     if not _NAME.match(name):
         raise SpecError(f"{origin}: name {name!r} must match {_NAME.pattern} (it becomes a directory name)")

@@ -30,13 +30,12 @@ from urllib.parse import urlsplit
 
 from mmfeat.errors import MissingDependencyError, StoreError
 
-# protocol -> (the pip extra that provides it, the keyword arguments of an exclusive pipe_file)
-CONDITIONAL_WRITES = {
-    "s3": ("s3fs", {"mode": "create"}), "s3a": ("s3fs", {"mode": "create"}),
-    "gs": ("gcsfs", {"mode": "create"}), "gcs": ("gcsfs", {"mode": "create"}),
-    "az": ("adlfs", {"overwrite": False}), "abfs": ("adlfs", {"overwrite": False}),
-    "abfss": ("adlfs", {"overwrite": False}),
-}
+# protocol -> the fsspec package that serves it. Each honours ``pipe_file(..., mode="create")`` with the
+# backend's conditional write and raises FileExistsError when the object exists (s3fs >= 2024.10,
+# gcsfs: ifGenerationMatch=0, adlfs: If-None-Match: *).
+CONDITIONAL_WRITES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs",
+                      "abfss": "adlfs"}
+EXTRAS = {"s3fs": "s3", "gcsfs": "gcs", "adlfs": "azure"}
 _SINGLE_GET = {"s3": {"max_concurrency": 1}, "s3a": {"max_concurrency": 1}}
 _MTIME_KEYS = ("LastModified", "mtime", "updated", "last_modified", "creation_time", "created")
 
@@ -66,14 +65,14 @@ def open_url(url: str, storage_options: dict | None = None) -> "ObjectPath":
             f"{url}: mmfeat cannot keep a store on {protocol}://: its commit log needs atomic conditional "
             f"writes, which mmfeat supports on {', '.join(sorted({p + '://' for p in ('s3', 'gs', 'az')}))}. "
             f"Use one of those, or a local or NFS path")
-    package, _ = CONDITIONAL_WRITES[protocol]
+    package = CONDITIONAL_WRITES[protocol]
     import fsspec
 
     try:
         fs, path = fsspec.core.url_to_fs(url, use_listings_cache=False, **(storage_options or {}))
     except ImportError as exc:
-        raise MissingDependencyError(f"{url}: {protocol}:// stores need {package}: pip install 'mmfeat[{package}]' "
-                                     f"({exc})") from None
+        raise MissingDependencyError(f"{url}: {protocol}:// stores need {package}: "
+                                     f"pip install 'mmfeat[{EXTRAS[package]}]' ({exc})") from None
     except TypeError as exc:
         raise StoreError(f"{url}: a storage option is not accepted by {package}: {exc}") from None
     return ObjectPath(fs, path.rstrip("/"), protocol)
@@ -197,9 +196,8 @@ class ObjectPath:
 
     def create_exclusive(self, data: bytes) -> bool:
         """Create the object only if it does not exist (conditional PUT); False if it already existed."""
-        _, create = CONDITIONAL_WRITES[self.protocol]
         try:
-            self.fs.pipe_file(self.path, bytes(data), **create)
+            self.fs.pipe_file(self.path, bytes(data), mode="create")
             return True
         except FileExistsError:
             return False

@@ -7,16 +7,23 @@ detected; credentials never written anywhere.
 import subprocess
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mmfeat import FeatureStore
+from mmfeat.buckets import bucket_of as bucket_of_id
 from mmfeat.cli import main
-from mmfeat.errors import StoreError
+from mmfeat.errors import MmfeatError, StoreError
+from mmfeat.jobs.spec import load_job
+from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.layout import bucket_dir
 from mmfeat.store.objects import open_url
+from mmfeat.store.parts import data_table, write_part
 from tests.conftest import sentences, write_jsonl, write_spec
 from tests.faults.harness import assert_exact, cli, killed_run
 from tests.s3_server import CREDENTIALS
+from tests.store_factory import put
 
 N_ROWS = 60
 
@@ -170,3 +177,45 @@ def test_a_tampered_object_is_detected_and_repair_plus_rerun_restores_the_set(s3
     assert quarantined and quarantined[0].endswith(key.rsplit("/", 1)[1])
     assert main(extract_args(s3, spec, manifest)) == 0
     assert_exact(s3, "tiny_text", ok, bad)
+
+
+def test_job_files_with_an_object_store_say_what_to_schedule_instead(tmp_path):
+    job = tmp_path / "job.yaml"
+    job.write_text("name: nightly\nstore: s3://bucket/store\nfeatures: []\n")
+    with pytest.raises(MmfeatError, match="schedule the steps as `mmfeat extract`"):
+        load_job(job)
+
+
+def append_parts(store, name, ids, vectors):
+    """Commit one part per bucket holding ``ids`` (appending, as extraction chunks do)."""
+    set_dir = store.set_dir(name)
+    for b in range(store.n_buckets):
+        rows = [k for k, i in enumerate(ids) if bucket_of_id(i, store.n_buckets) == b]
+        table = data_table([ids[k] for k in rows], vectors[rows], [f"ck-{ids[k]}" for k in rows])
+        entry = write_part(table, bucket_dir(set_dir, "data", b) / f"part-{ids[0]}.parquet", "data", set_dir)
+        log = BucketLog(set_dir, b)
+        log.commit(log.state(), add=[entry], remove=[], info={})
+
+
+def test_compact_vacuum_read_and_similar_work_on_s3(tmp_path, s3, s3_server):
+    rng = np.random.default_rng(0)
+    store = FeatureStore(s3, create=True, n_buckets=2)
+    ids = [f"x{k}" for k in range(40)]
+    put(store, "vecs", ids[:8], rng.normal(size=(8, 4)).astype(np.float32))
+    for start in range(8, 40, 8):  # more commits per bucket: small parts to compact
+        append_parts(store, "vecs", ids[start:start + 8], rng.normal(size=(8, 4)).astype(np.float32))
+    before = store.read("vecs", columns=["id", "embedding"]).sort_by("id")
+    assert store.counts("vecs")["data_files"] == 10
+    assert main(["compact", "--store", s3, "vecs"]) == 0
+    assert store.counts("vecs")["data_files"] == 2
+    assert store.read("vecs", columns=["id", "embedding"]).sort_by("id").equals(before)
+    trashed = [k for k in s3_server.objects(bucket_of(s3)) if "/_trash/" in k]
+    assert len(trashed) == 10  # the compacted parts wait in _trash for readers of the older state
+    assert main(["vacuum", "--store", s3, "vecs", "--older-than", "0"]) == 0
+    assert not [k for k in s3_server.objects(bucket_of(s3)) if "/_trash/" in k]
+    assert main(["verify", "--store", s3, "vecs"]) == 0
+
+    out = tmp_path / "vecs.parquet"
+    assert main(["read", "--store", s3, "vecs", "--out", str(out)]) == 0
+    assert sorted(pd.read_parquet(out)["id"]) == sorted(ids)
+    assert main(["similar", "--store", s3, "vecs", "--id", "x3", "-k", "3"]) == 0
