@@ -5,14 +5,17 @@ because duckdb's ``*.parquet`` glob matches dot files) are skipped by
 pyarrow.dataset, pandas and duckdb globs, so a crash mid-write leaves nothing a
 reader of the directory sees.
 """
+import errno
 import json
 import os
 import uuid
 from pathlib import Path
 
+from mmfeat.errors import StoreError
 from mmfeat.store.objects import ObjectPath
 
 TMP_PREFIX = ".tmp-"
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS}
 
 
 def temp_path(final: Path) -> Path:
@@ -50,6 +53,14 @@ def create_exclusive_json(final: Path, payload: dict) -> bool:
         return True
     except FileExistsError:
         return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        raise StoreError(
+            f"{final.parent}: this file system cannot create hard links ({os.strerror(exc.errno)}), which the "
+            f"store's commit log needs for exclusive create. Bucket mounts (gcsfuse, s3fs-fuse, blobfuse) do "
+            f"this: pass the bucket's URL instead (--store gs://BUCKET/PATH, s3://…, az://…), or use a local "
+            f"or NFS path") from None
     finally:
         tmp.unlink()
 

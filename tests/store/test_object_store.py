@@ -219,3 +219,16 @@ def test_compact_vacuum_read_and_similar_work_on_s3(tmp_path, s3, s3_server):
     assert main(["read", "--store", s3, "vecs", "--out", str(out)]) == 0
     assert sorted(pd.read_parquet(out)["id"]) == sorted(ids)
     assert main(["similar", "--store", s3, "vecs", "--id", "x3", "-k", "3"]) == 0
+
+
+def test_a_mount_without_hard_links_gets_the_bucket_url_advice(tmp_path, monkeypatch):
+    """gcsfuse documents EPERM for link(2); the store says what to pass instead of a PermissionError."""
+    import errno
+    import os
+
+    def no_links(src, dst):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(StoreError, match=r"cannot create hard links .*--store gs://BUCKET/PATH"):
+        FeatureStore(tmp_path / "mounted", create=True)
