@@ -3,7 +3,10 @@
 The file is read into memory first and parsed from a pyarrow buffer. Parsing
 straight from an fsspec (Python) file object let pyarrow's CSV reader threads
 call back into Python and abort the process now and then (SIGABRT, exit 134);
-a native buffer has no such callbacks.
+a native buffer has no such callbacks. The CSV reader also runs on the calling
+thread (``use_threads=False``): with torch loaded, a process that exits right
+after a threaded read could still abort in its thread pool's teardown ("terminate
+called without an active exception"). Side tables are small; threads gain nothing.
 """
 import pyarrow as pa
 
@@ -20,10 +23,11 @@ def _parse(data: bytes, lower: str, path: str, id_column: str) -> pa.Table:
         return pq.read_table(buffer)
     if lower.endswith(".csv"):
         # Only an empty field is missing: "nan" or "NA" stay values, so a NaN target is seen and refused.
-        return pcsv.read_csv(buffer, convert_options=pcsv.ConvertOptions(
-            column_types={id_column: pa.string()}, null_values=[""], strings_can_be_null=True))
+        convert = pcsv.ConvertOptions(column_types={id_column: pa.string()}, null_values=[""],
+                                      strings_can_be_null=True)
+        return pcsv.read_csv(buffer, read_options=pcsv.ReadOptions(use_threads=False), convert_options=convert)
     if lower.endswith((".jsonl", ".ndjson", ".json")):
-        return pjson.read_json(buffer)
+        return pjson.read_json(buffer, read_options=pjson.ReadOptions(use_threads=False))
     raise MmfeatError(f"{path}: use a .csv, .jsonl or .parquet file")
 
 
