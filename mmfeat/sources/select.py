@@ -45,8 +45,13 @@ def open_source(patterns, spec, *, kind: str | None = None, id_column: str | Non
     id_column = id_column or spec.input.id_column
     if kind in ("webdataset", "folder") and id_column == "id":
         id_column = "__key__"
+    timestamp_column = getattr(spec.input, "timestamp_column", None)
+    if timestamp_column and kind != "manifest":
+        raise SpecError(f"input.timestamp_column: {kind} inputs have no columns; per-row event times need a "
+                        f"CSV, JSONL or Parquet manifest (remove it to use the commit time)")
     if kind == "manifest":
-        options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding}
+        options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding,
+                   "timestamp_column": timestamp_column}
     elif kind == "webdataset":
         options = {"max_bytes": getattr(spec.encoder.params, "max_bytes", DEFAULT_MAX_BYTES),
                    "encoding": spec.input.encoding}
