@@ -1,4 +1,6 @@
 """Pick and build the source for a run: by name, or by the input file names (``auto``)."""
+import inspect
+
 from mmfeat.errors import SpecError
 from mmfeat.sources import SOURCES
 
@@ -45,16 +47,16 @@ def open_source(patterns, spec, *, kind: str | None = None, id_column: str | Non
     id_column = id_column or spec.input.id_column
     if kind in ("webdataset", "folder") and id_column == "id":
         id_column = "__key__"
-    timestamp_column = getattr(spec.input, "timestamp_column", None)
-    if timestamp_column and kind != "manifest":
-        raise SpecError(f"input.timestamp_column: {kind} inputs have no columns; per-row event times need a "
-                        f"CSV, JSONL or Parquet manifest (remove it to use the commit time)")
     if kind == "manifest":
-        options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding,
-                   "timestamp_column": timestamp_column}
+        options = {"shard_bytes": spec.input.shard_bytes, "encoding": spec.input.encoding}
     elif kind == "webdataset":
         options = {"max_bytes": getattr(spec.encoder.params, "max_bytes", DEFAULT_MAX_BYTES),
                    "encoding": spec.input.encoding}
     else:
         options = {}
+    if spec.input.timestamp_column:  # given only to sources that read per-row times (manifests, plugins)
+        if "timestamp_column" not in inspect.signature(cls).parameters:
+            raise SpecError(f"input.timestamp_column: {kind} inputs have no columns to read a time from; per-row "
+                            f"event times need a CSV, JSONL or Parquet manifest (remove it to use the commit time)")
+        options["timestamp_column"] = spec.input.timestamp_column
     return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality, **options)

