@@ -10,6 +10,8 @@ class Record(NamedTuple):
     again cheaply. Extraction shuffles only ids and refs, never values, so the
     shuffle stays small whatever the values weigh. ``None`` means the source
     cannot re-read this row (a compressed tar); its value then travels instead.
+    ``event_time`` is the row's own time (UTC epoch microseconds) when the
+    feature set reads one from a column (``input.timestamp_column``), else None.
     """
 
     id: str
@@ -17,6 +19,7 @@ class Record(NamedTuple):
     source: str
     line: int
     ref: int | None = None
+    event_time: int | None = None
 
 
 class ErrorRow(NamedTuple):

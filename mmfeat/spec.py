@@ -30,6 +30,9 @@ class InputSpec:
     (tar shards if every input ends in .tar/.tar.gz/.tgz). ``encoding`` decodes
     CSV/JSONL manifests (strictly: a bad row is an error row). ``shard_bytes``
     is the size of one read task's piece of a large manifest.
+    ``timestamp_column`` names a manifest column holding each row's event time
+    (ISO-8601, naive = UTC; epoch seconds; Parquet timestamps), stored as the
+    row's ``event_timestamp``; unset, rows get the commit time.
     """
 
     column: str
@@ -37,6 +40,7 @@ class InputSpec:
     source: str = "auto"
     encoding: str = "utf-8"
     shard_bytes: int = 64 * 1024 * 1024
+    timestamp_column: str | None = None
 
     def __post_init__(self):
         import codecs
@@ -45,6 +49,8 @@ class InputSpec:
             codecs.lookup(self.encoding)
         except LookupError:
             raise ValueError(f"encoding: unknown encoding {self.encoding!r}") from None
+        if self.timestamp_column is not None and not self.timestamp_column.strip():
+            raise ValueError(f"timestamp_column must be a column name, got {self.timestamp_column!r}")
         if not 1 <= self.shard_bytes <= 2 ** 31:
             raise ValueError(f"shard_bytes must be in 1..{2 ** 31}, got {self.shard_bytes}")
 

@@ -20,6 +20,7 @@ class Candidate(NamedTuple):
     source: str
     line: int
     ckey: str
+    event_time: int | None = None  # the row's own time (UTC epoch us), when read from a timestamp column
 
 
 def index_shard(source, shard, n_buckets: int, n_slots: int) -> Iterator[tuple[tuple[int, int], tuple, int]]:

@@ -39,6 +39,7 @@ class ChunkOutcome:
     replaced: set = field(default_factory=set)  # stored ids whose old row must go
     errors: list = field(default_factory=list)  # this chunk's new error rows
     touched_errors: set = field(default_factory=set)  # ids whose stored error rows must go
+    event_times: list | None = None  # per id: its event time (UTC epoch us) or None (the commit time)
 
 
 @dataclass
@@ -70,7 +71,8 @@ class UnitWriter:
         if not out.ids:
             return None
         chunks = [v[1] for v in out.vectors] if self.ctx.spec.keeps_chunks else None
-        table = data_table(out.ids, np.stack([v[0] for v in out.vectors]), out.ckeys, chunks)
+        table = data_table(out.ids, np.stack([v[0] for v in out.vectors]), out.ckeys, chunks,
+                           event_times=out.event_times)
         return self._stage(table, "data")
 
     def _rewrites(self, state, kind: str, ids: set) -> tuple[list, list]:
@@ -102,6 +104,7 @@ class UnitWriter:
         out.ids = [out.ids[k] for k in keep]
         out.vectors = [out.vectors[k] for k in keep]
         out.ckeys = [out.ckeys[k] for k in keep]
+        out.event_times = None if out.event_times is None else [out.event_times[k] for k in keep]
         return True
 
     def commit(self, out: ChunkOutcome) -> CommitResult:

@@ -33,6 +33,7 @@ from mmfeat.extract.sync import absent_path
 from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
 from mmfeat.extract.units import DEFAULT_SLOTS, ShardRefs, id_digest, unit_name
 from mmfeat.records import ErrorRow, Record
+from mmfeat.sources.timestamps import content_part, with_event_time
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
 from mmfeat.store.parts import read_part
@@ -170,9 +171,9 @@ class UnitJob:
         self.skipped["duplicate id in input"] += n_dup
         todo, replaced, unchanged = self._against_store(unique)
         self.seconds["plan"] += time.perf_counter() - t0
-        ids, rows, ckeys = self._vectors_for(todo, errors)
+        ids, rows, ckeys, times = self._vectors_for(todo, errors)
         t1 = time.perf_counter()
-        out = ChunkOutcome(ids, rows, ckeys, replaced)
+        out = ChunkOutcome(ids, rows, ckeys, replaced, event_times=times)
         for e in errors:
             stored = self.index.data.get(e.id)
             if e.stage in STALE_STAGES and stored is not None and stored[0] != e.ckey:
@@ -203,11 +204,11 @@ class UnitJob:
                 errors.append(ErrorRow(item.id, "validate", reason, item.source, item.line))
                 continue
             try:
-                ckey = self.validator.content_key(item.value)
+                ckey = with_event_time(self.validator.content_key(item.value), item.event_time)
             except InputError as exc:  # e.g. a manifest path to a missing file
                 errors.append(ErrorRow(item.id, exc.stage, exc.reason, item.source, item.line))
                 continue
-            candidates.append(Candidate(item.id, item.value, item.source, item.line, ckey))
+            candidates.append(Candidate(item.id, item.value, item.source, item.line, ckey, item.event_time))
         return errors, candidates
 
     def _same_error(self, row: ErrorRow, errors: list) -> bool:
@@ -238,10 +239,13 @@ class UnitJob:
         return todo, replaced, unchanged
 
     def _vectors_for(self, todo, errors: list):
-        """Outputs for ``todo``: identical contents encoded once, contents the slot stores copied."""
+        """Outputs for ``todo``: identical contents encoded once, contents the slot stores copied.
+
+        Rows are grouped by content alone (``content_part``): rows that differ only in their event time share
+        one vector."""
         by_content: dict[str, list] = {}
         for c in todo:
-            by_content.setdefault(c.ckey, []).append(c)
+            by_content.setdefault(content_part(c.ckey), []).append(c)
         outputs = self._stored_outputs(set(by_content))
         to_encode = [k for k in by_content if k not in outputs]
         if to_encode:
@@ -256,22 +260,26 @@ class UnitJob:
                     outputs[key] = (result.vectors[i], result.sequences[i] if keeps else None)
                 else:
                     stage, reason = result.failures[i]
-                    errors.extend(ErrorRow(c.id, stage, reason, c.source, c.line, key) for c in by_content[key])
+                    errors.extend(ErrorRow(c.id, stage, reason, c.source, c.line, c.ckey) for c in by_content[key])
             self.counts["n_encoded"] += len(result.vectors)
             self.counts["n_batches"] += result.n_batches
-        ids, rows, ckeys = [], [], []
+        ids, rows, ckeys, times = [], [], [], []
         for key, group in by_content.items():
             if key in outputs:
                 for c in group:
-                    ids.append(c.id), rows.append(outputs[key]), ckeys.append(key)
+                    ids.append(c.id), rows.append(outputs[key]), ckeys.append(c.ckey), times.append(c.event_time)
         self.counts["n_reused"] += len(ids) - sum(k in outputs for k in to_encode)
-        return ids, rows, ckeys
+        return ids, rows, ckeys, times
 
     def _stored_outputs(self, keys: set) -> dict:
-        """Vectors the slot already stores for content keys in ``keys``, read from the parts holding them."""
+        """Vectors the slot already stores for contents ``keys`` (``content_part``s), whatever the event time
+        they were stored with, read from the parts holding them."""
         out = {}
+        if not keys:
+            return out
         state_live = None
-        for path, wanted in self.index.paths_of_ckeys(keys).items():
+        stored = {k for k in self.index.stored_ckeys() if content_part(k) in keys}
+        for path, wanted in self.index.paths_of_ckeys(stored).items():
             if state_live is None:
                 state_live = self.writer.log.state().live
             entry = state_live.get(path)
@@ -281,8 +289,9 @@ class UnitJob:
             matrix = embedding_matrix(table["embedding"])
             chunks = table["chunks"] if self.ctx.spec.keeps_chunks else None
             for i, ckey in enumerate(table["content_key"].to_pylist()):
-                if ckey in wanted and ckey not in out:
-                    out[ckey] = (matrix[i], embedding_matrix(chunks[i].values) if chunks is not None else None)
+                if ckey in wanted and content_part(ckey) not in out:
+                    out[content_part(ckey)] = (matrix[i], embedding_matrix(chunks[i].values)
+                                               if chunks is not None else None)
         return out
 
     def _stats(self, n_input: int, t_start: float) -> dict:

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from mmfeat.errors import InputError, StoreError
 from mmfeat.extract.unit_job import PERMANENT_STAGES
 from mmfeat.records import ErrorRow
+from mmfeat.sources.timestamps import with_event_time
 
 
 def _stored(store_root, spec, fingerprint: str) -> tuple[dict, dict, str | None]:
@@ -58,7 +59,7 @@ def plan_extract(step, spec, store_root) -> dict:
                 counts["bad"] += 1
                 continue
             try:
-                keys[row.id].append(validator.content_key(row.value))
+                keys[row.id].append(with_event_time(validator.content_key(row.value), row.event_time))
             except InputError:
                 counts["bad"] += 1
     for id_, ckeys in keys.items():

@@ -10,9 +10,13 @@ still read. Every input row becomes exactly one item: nothing is lost silently.
 when the source cannot re-read the row cheaply (then its value must travel).
 ``fetch(shard, refs)`` re-reads rows by ref: given ascending refs previously
 yielded by ``read_shard(shard)``, it yields exactly one item per ref, in ref
-order, with the same id, value, source and line (an ErrorRow if the row can
-no longer be read as it was). Sources seek to each ref; the base class falls
-back to scanning ``read_shard``.
+order, with the same id, value, source, line and event time (an ErrorRow if
+the row can no longer be read as it was). Sources seek to each ref; the base
+class falls back to scanning ``read_shard``.
+
+A source whose constructor takes ``timestamp_column`` is given
+``input.timestamp_column`` and sets each Record's ``event_time`` from it; the
+time comes back with the row from ``fetch``, it never travels in the shuffle.
 """
 from typing import Iterable, Iterator
 

@@ -7,7 +7,10 @@ numbers stay global to the file. Compressed manifests (``.gz``, ``.bz2``,
 still work (``fetch`` decompresses up to them). Rows stream, so a manifest never
 has to fit in memory. For image and audio feature sets the column holds file
 references: absolute paths and URIs are used as they are, relative paths are
-resolved against the manifest's own directory.
+resolved against the manifest's own directory. With ``timestamp_column`` each
+row carries its event time (see ``mmfeat.sources.timestamps``); a CSV header or
+Parquet schema without that column fails the job, a JSONL row without it is an
+error row.
 """
 import contextlib
 import io
@@ -80,13 +83,15 @@ class ManifestSource(Source):
     """Reads ``id_column`` and ``column`` from every file matching ``patterns``."""
 
     def __init__(self, patterns, *, column: str, id_column: str = "id", modality: str = "text",
-                 shard_bytes: int = DEFAULT_SHARD_BYTES, encoding: str = "utf-8"):
+                 shard_bytes: int = DEFAULT_SHARD_BYTES, encoding: str = "utf-8", timestamp_column: str | None = None):
         self.patterns = [patterns] if isinstance(patterns, str) else list(patterns)
         self.column = column
         self.id_column = id_column
+        self.timestamp_column = timestamp_column
         self.shard_bytes = check_shard_bytes(shard_bytes)
         self.encoding = check_encoding(encoding)
-        self.checker = RowChecker(column=column, id_column=id_column, resolve_paths=modality != "text")
+        self.checker = RowChecker(column=column, id_column=id_column, resolve_paths=modality != "text",
+                                  timestamp_column=timestamp_column)
 
     def list_shards(self) -> list[FileShard]:
         paths = []
@@ -141,6 +146,9 @@ class ManifestSource(Source):
                     f"{path}: no column {name!r} (columns: {', '.join(names)}); "
                     f"set input.column / input.id_column in the feature YAML or --id-column"
                 )
+        if names and self.timestamp_column and self.timestamp_column not in names:
+            raise MmfeatError(f"{path}: no timestamp column {self.timestamp_column!r} (columns: {', '.join(names)}); "
+                              f"fix input.timestamp_column in the feature YAML, or remove it to use the commit time")
 
     def read_shard(self, shard) -> Iterator[Record | ErrorRow]:
         shard = shard if isinstance(shard, FileShard) else FileShard(shard)

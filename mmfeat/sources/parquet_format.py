@@ -3,7 +3,10 @@
 A file pyarrow cannot open (truncated, not Parquet) is a job-level error naming
 it. A row group that cannot be decoded becomes one error row (located at its
 first row, giving its row count) and the other groups are still read. Values of
-the wrong type (a float id, an int text) are row-level errors downstream.
+the wrong type (a float id, an int text) are row-level errors downstream. A
+``timestamp_column`` of any Parquet timestamp type (with or without a time
+zone), a date, a number (epoch seconds) or a string (ISO-8601) gives each row
+its event time.
 """
 from mmfeat.errors import MmfeatError
 from mmfeat.records import ErrorRow, locator
@@ -47,7 +50,8 @@ class ParquetFormat:
 
     def __init__(self, checker):
         self.checker = checker
-        self.columns = list(dict.fromkeys([checker.id_column, checker.column]))
+        names = (checker.id_column, checker.column, checker.timestamp_column)  # the timestamp one is optional
+        self.columns = list(dict.fromkeys(n for n in names if n))
 
     def read(self, shard: FileShard):
         pf = open_parquet(shard.path)

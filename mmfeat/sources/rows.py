@@ -8,13 +8,16 @@ lone surrogate (``"\\ud800"`` in JSON: not encodable Unicode). Slashes are
 allowed: WebDataset keys and folder inputs use relative paths as ids.
 
 A string value holding a lone surrogate becomes an error row at stage
-``validate``: no encoder or hash could use it.
+``validate``: no encoder or hash could use it. So does a row whose timestamp
+field (``input.timestamp_column``, when set) is missing or not a time (see
+``mmfeat.sources.timestamps``); the reason names the field and the value.
 """
 import os
 import posixpath
 import re
 
 from mmfeat.records import ErrorRow, Record, locator
+from mmfeat.sources.timestamps import event_time_of
 
 MAX_ID_CHARS = 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -70,8 +73,9 @@ def resolve_reference(ref: str, manifest: str) -> str:
 class RowChecker:
     """Turns a parsed row (a mapping) into a Record, or an ErrorRow saying what is wrong with it."""
 
-    def __init__(self, *, column: str, id_column: str, resolve_paths: bool):
+    def __init__(self, *, column: str, id_column: str, resolve_paths: bool, timestamp_column: str | None = None):
         self.column, self.id_column, self.resolve_paths = column, id_column, resolve_paths
+        self.timestamp_column = timestamp_column
 
     def __call__(self, row: dict, source: str, line: int, ref: int | None) -> Record | ErrorRow:
         id_ = row.get(self.id_column)
@@ -89,4 +93,10 @@ class RowChecker:
             return ErrorRow(id_, "validate", problem, source, line)
         if self.resolve_paths and isinstance(value, str) and value.strip():
             value = resolve_reference(value.strip(), source)
-        return Record(id_, value, source, line, ref)
+        if self.timestamp_column is None:
+            return Record(id_, value, source, line, ref)
+        try:
+            event_time = event_time_of(row.get(self.timestamp_column))
+        except ValueError as exc:
+            return ErrorRow(id_, "validate", f"timestamp field {self.timestamp_column!r}: {exc}", source, line)
+        return Record(id_, value, source, line, ref, event_time)

@@ -1,4 +1,6 @@
 """Pick and build the source for a run: by name, or by the input file names (``auto``)."""
+import inspect
+
 from mmfeat.errors import SpecError
 from mmfeat.sources import SOURCES
 
@@ -52,4 +54,9 @@ def open_source(patterns, spec, *, kind: str | None = None, id_column: str | Non
                    "encoding": spec.input.encoding}
     else:
         options = {}
+    if spec.input.timestamp_column:  # given only to sources that read per-row times (manifests, plugins)
+        if "timestamp_column" not in inspect.signature(cls).parameters:
+            raise SpecError(f"input.timestamp_column: {kind} inputs have no columns to read a time from; per-row "
+                            f"event times need a CSV, JSONL or Parquet manifest (remove it to use the commit time)")
+        options["timestamp_column"] = spec.input.timestamp_column
     return cls(patterns, column=spec.input.column, id_column=id_column, modality=spec.modality, **options)

@@ -48,19 +48,27 @@ def sequences_array(sequences: list[np.ndarray]) -> pa.ListArray:
 
 
 def data_table(ids: list[str], vectors: np.ndarray, content_keys: list[str],
-               chunks: list[np.ndarray] | None = None, *, event_time: datetime.datetime | None = None) -> pa.Table:
+               chunks: list[np.ndarray] | None = None, *, event_time: datetime.datetime | None = None,
+               event_times: list[int | None] | None = None) -> pa.Table:
     """Build a data table: ``id``, fixed-size-list ``embedding``, ``content_key``, for feature sets
     that keep them ``chunks`` (each row's per-window vectors, in order), and ``event_timestamp``.
 
-    ``event_timestamp`` (UTC, microseconds) is when the rows were computed,
-    ``event_time`` or now: the event time Feast and other feature servers ask for.
+    ``event_timestamp`` (UTC, microseconds) is the event time Feast and other
+    feature servers ask for: the row's own time from ``event_times`` (UTC epoch
+    microseconds, read from the input's timestamp column), else when the rows
+    were computed, ``event_time`` or now.
     """
     columns = {"id": pa.array(ids, pa.string()), "embedding": vectors_array(vectors),
                "content_key": pa.array(content_keys, pa.string())}
     if chunks is not None:
         columns["chunks"] = sequences_array(chunks)
     event_time = event_time or datetime.datetime.now(datetime.timezone.utc)
-    columns["event_timestamp"] = pa.array([event_time] * len(ids), EVENT_TIMESTAMP.type)
+    times = pa.array([event_time] * len(ids), EVENT_TIMESTAMP.type)
+    if event_times is not None:
+        import pyarrow.compute as pc
+
+        times = pc.fill_null(pa.array(event_times, pa.int64()).cast(EVENT_TIMESTAMP.type), times)
+    columns["event_timestamp"] = times
     return pa.table(columns)
 
 
