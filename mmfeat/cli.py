@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 
 from mmfeat.errors import MmfeatError, UsageError
 from mmfeat.plugins import load_plugins
@@ -111,7 +112,9 @@ def _show(args, _) -> int:
     store = FeatureStore(args.store)
     runs = store.runs(args.name)
     shown = runs[-args.runs:] if args.runs > 0 else []
-    out = {**store.info(args.name), "counts": store.counts(args.name), "n_buckets": store.n_buckets,
+    version = store.version(args.name)
+    out = {**store.info(args.name), "version": {"version": version.version, "time": version.to_dict()["time"]},
+           "counts": store.counts(args.name), "n_buckets": store.n_buckets,
            "current_errors": error_summary(store, args.name),
            f"runs (last {len(shown)} of {len(runs)})": [
                {k: r.get(k) for k in ("run_id", "status", "error", "n_input", "n_ok", "n_error", "n_skipped",
@@ -271,10 +274,27 @@ def _compact(args, _) -> int:
 
 def _vacuum(args, _) -> int:
     from mmfeat.store import FeatureStore
+    from mmfeat.store.snapshots import iso_time
 
-    removed = FeatureStore(args.store).vacuum(args.name, min_age_s=args.older_than_hours * 3600)
-    print(f"deleted {len(removed)} file(s) no commit needs (older than {args.older_than_hours} h)")
+    removed = FeatureStore(args.store).vacuum(args.name, min_age_s=args.older_than_hours * 3600,
+                                              older_than_s=args.older_than)
+    print(f"deleted {len(removed)} file(s) no commit needs: parts replaced before "
+          f"{iso_time(time.time() - args.older_than)} (this ends time travel before then) and abandoned files "
+          f"older than {args.older_than_hours:g} h")
     return EXIT_OK
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(text: str) -> float:
+    """argparse type of durations: ``90s``, ``30m``, ``12h``, ``7d``, ``2w``; a bare number is hours."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use e.g. 90s, 30m, 12h, 7d or 2w")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2) or "h"]
 
 
 def set_name(text: str) -> str:
@@ -348,9 +368,12 @@ def parser() -> argparse.ArgumentParser:
                                            help="size of the merged files in MiB (default 128)")
     store_commands["compact"].add_argument("--min-files", type=int, default=2,
                                            help="leave a bucket alone with fewer small parts (default 2)")
-    store_commands["vacuum"].add_argument("--older-than-hours", "--older-than", type=float, default=1.0,
-                                          help="only delete files replaced or abandoned this long ago (default 1; "
-                                               "readers holding an older log state need them until then)")
+    store_commands["vacuum"].add_argument("--older-than", type=duration, default="7d", metavar="DURATION",
+                                          help="delete parts replaced longer ago than this (90s, 12h, 7d, ...; "
+                                               "default 7d): time travel to versions before then ends")
+    store_commands["vacuum"].add_argument("--older-than-hours", type=float, default=1.0,
+                                          help="delete staged and temp files no commit references once this many "
+                                               "hours old (default 1; a writer still running may need them)")
     r = sub.add_parser("read", help="export a feature set (or its errors) to Parquet or CSV")
     r.add_argument("name", type=set_name)
     r.add_argument("--out", required=True, help="output file: .parquet or .csv")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from mmfeat.errors import StoreError
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.lifecycle import locate
-from mmfeat.store.log_records import LogDamageError, load_record
+from mmfeat.store.log_records import LogDamageError, load_record, record_hash, record_problem
 
 
 class SnapshotExpiredError(StoreError):
@@ -37,10 +37,15 @@ def iso_time(t: float | None) -> str | None:
         .replace("+00:00", "Z")
 
 
+def microseconds(t: float) -> float:
+    """``t`` rounded to the microsecond: times are compared at the resolution they are written with."""
+    return round(float(t), 6)
+
+
 def parse_time(when) -> float:
     """Epoch seconds from a number, a ``datetime`` (naive means UTC) or an ISO-8601 string."""
     if isinstance(when, (int, float)):
-        return float(when)
+        return microseconds(when)
     if isinstance(when, str):
         try:
             when = datetime.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
@@ -49,7 +54,7 @@ def parse_time(when) -> float:
     if isinstance(when, datetime.datetime):
         if when.tzinfo is None:
             when = when.replace(tzinfo=datetime.timezone.utc)
-        return when.timestamp()
+        return microseconds(when.timestamp())
     raise StoreError(f"{when!r} is not a time (a number of epoch seconds, a datetime or an ISO string)")
 
 
@@ -126,7 +131,7 @@ def commit_times(log: BucketLog) -> list[float]:
             t = float(t) if isinstance(t, (int, float)) else (path.stat().st_mtime if version in present else last)
         except (LogDamageError, FileNotFoundError):
             t = last
-        last = max(last, t)
+        last = max(last, microseconds(t))
         out.append(last)
     return out
 
@@ -137,7 +142,7 @@ def head_time(log: BucketLog, version: int) -> float | None:
         return None
     record = load_record(log.path(version))
     t = record.get("time") if isinstance(record, dict) else None
-    return float(t) if isinstance(t, (int, float)) else log.path(version).stat().st_mtime
+    return microseconds(t if isinstance(t, (int, float)) else log.path(version).stat().st_mtime)
 
 
 def current(store, name: str) -> SetVersion:
@@ -191,33 +196,41 @@ def oldest_readable(store, name: str) -> SetVersion | None:
     record before a repair checkpoint makes the versions before the checkpoint
     unreadable too.
     """
-    set_dir, floors = store.set_dir(name), []
-    for bucket in range(store.n_buckets):
-        log, floor, damaged = BucketLog(set_dir, bucket), 0, False
-        removed_at, live = {}, set()
-        for version in log.versions():
-            try:
-                record = load_record(log.path(version))
-                if not isinstance(record, dict):
-                    raise LogDamageError(log.path(version), "not a record")
-            except LogDamageError:
-                damaged = True
-                continue
-            if record.get("checkpoint"):
-                floor = version if damaged else floor
-                removed_at.update({p: version for p in live - {e["path"] for e in record.get("add", [])}})
-                live, damaged = set(), False
-            for path in record.get("remove", []):
-                removed_at[path] = version
-                live.discard(path)
-            live.update(e["path"] for e in record.get("add", []))
-        gone = [r for path, r in removed_at.items() if path not in live and locate(set_dir, path,
-                                                                                  roll_forward=False) is None]
-        floors.append(max([floor, *gone]))
+    set_dir = store.set_dir(name)
+    floors = [_readable_from(BucketLog(set_dir, bucket)) for bucket in range(store.n_buckets)]
     if not any(floors):
         return None
     t = max(commit_times(BucketLog(set_dir, b))[v - 1] for b, v in enumerate(floors) if v)
     return at_time(store, name, t)
+
+
+def _readable_from(log: BucketLog) -> int:
+    """The oldest version of one bucket from which on every version replays and has all its parts."""
+    floor, damaged, head = 0, False, None
+    removed_at, live = {}, set()
+    present = log.versions()
+    for version in range(1, (present[-1] if present else 0) + 1):
+        try:
+            record = load_record(log.path(version)) if version in present else None
+        except LogDamageError:
+            record = None
+        if record is None or record_problem(record, version, log.bucket, hashed=log.hashed):
+            damaged = True
+            continue
+        if record.get("checkpoint"):
+            floor = version if damaged else floor
+            removed_at.update({p: version for p in live - {e["path"] for e in record["add"]}})
+            live, damaged = set(), False
+        elif ("prev" in record or log.hashed) and record.get("prev") != head:
+            damaged = True
+        head = record.get("hash") or record_hash(record)
+        for path in record["remove"]:
+            removed_at[path] = version
+            live.discard(path)
+        live.update(e["path"] for e in record["add"])
+    gone = [r for path, r in removed_at.items()
+            if path not in live and locate(log.set_dir, path, roll_forward=False) is None]
+    return max([floor, *gone])
 
 
 def expired_message(store, pinned: SetVersion, path: str) -> str:
