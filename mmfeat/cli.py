@@ -200,19 +200,23 @@ def _run(args, _) -> int:
 
 
 def _evaluate(args, _) -> int:
-    from mmfeat.train.inference import evaluate_run
+    from mmfeat.train.inference import data_note, evaluate_run
     from mmfeat.train.report import format_table
 
-    result = evaluate_run(args.run, store=args.store)
+    result = evaluate_run(args.run, store=args.store, latest=args.latest)
+    if data_note(result["data"]):
+        print(f"mmfeat: warning: {data_note(result['data'])}", file=sys.stderr)
     print(format_table({"task": result["task"], "test": result["test"], "subsets": result["subsets"]},
                        f"{args.run} (written to evaluation.json)"))
     return EXIT_OK
 
 
 def _predict(args, _) -> int:
-    from mmfeat.train.inference import predict_to_store
+    from mmfeat.train.inference import data_note, predict_to_store
 
-    report = predict_to_store(args.run, args.name, store=args.store, output=args.output)
+    report = predict_to_store(args.run, args.name, store=args.store, output=args.output, latest=args.latest)
+    if data_note(report["data"]):
+        print(f"mmfeat: warning: {data_note(report['data'])}", file=sys.stderr)
     print(f"wrote {report['n_rows']} rows of {args.output} to feature set {args.name!r} "
           f"(lineage: {', '.join(report['inputs'])})")
     if report.get("classes") and args.output == "probs":
@@ -295,6 +299,10 @@ def duration(text: str) -> float:
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use e.g. 90s, 30m, 12h, 7d or 2w")
     return float(match.group(1)) * DURATION_UNITS[match.group(2) or "h"]
+
+
+LATEST_HELP = ("read the feature sets as they are now, not at the versions the run was trained on (the default; "
+               "a warning names the sets that changed since)")
 
 
 def set_name(text: str) -> str:
@@ -414,6 +422,7 @@ def parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="recompute a training run's metrics from its checkpoint and the store")
     ev.add_argument("run", help="run directory written by mmfeat train")
     ev.add_argument("--store", help="store root (default: the run's)")
+    ev.add_argument("--latest", action="store_true", help=LATEST_HELP)
     ev.set_defaults(func=_evaluate)
     pr = sub.add_parser("predict", help="write a trained run's predictions into the store as a new feature set")
     pr.add_argument("run", help="run directory written by mmfeat train")
@@ -422,6 +431,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--store", help="store root (default: the run's)")
     pr.add_argument("--output", choices=["probs", "embedding"], default="probs",
                     help="calibrated class probabilities, or the fused embedding (joint models)")
+    pr.add_argument("--latest", action="store_true", help=LATEST_HELP)
     pr.set_defaults(func=_predict)
     rn = sub.add_parser("run", help="run a job file: extract, train and predict steps, under a per-job lock",
                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

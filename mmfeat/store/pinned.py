@@ -32,9 +32,9 @@ class PinnedStore(FeatureStore):
                                  f"{self.n_buckets}: it was recorded on another store")
 
     def __repr__(self):
-        pinned = ", ".join(map(str, self._pins.values()))
-        at = f" at {snapshots.iso_time(self._when)}" if self._when is not None else ""
-        return f"PinnedStore({str(self.root)!r}{at}{', ' if at and pinned else ''}{pinned})"
+        pins = [f"at={snapshots.iso_time(self._when)!r}"] if self._when is not None else []
+        pins += [repr(str(v)) for v in self._pins.values()]
+        return f"PinnedStore({', '.join([repr(str(self.root)), *pins])})"
 
     def version(self, name: str) -> SetVersion:
         """The pinned version of set ``name``."""
