@@ -197,3 +197,29 @@ def test_a_re_extract_keeps_the_old_vectors_readable_at_the_old_version(tmp_path
     assert store.version("tiny_text").version > snapshot.version
     assert by_id(store.at(snapshot), "tiny_text") == before
     assert by_id(store.at(snapshot.time), "tiny_text") == before
+
+
+def test_a_pinned_reader_reads_its_version_while_a_writer_keeps_replacing_the_buckets(store):
+    import threading
+
+    put(store, "v", IDS, vectors(0))
+    pinned = store.at(store.snapshot())
+    stop, failures = threading.Event(), []
+
+    def writer():
+        value = 1
+        while not stop.is_set():
+            put(store, "v", IDS, vectors(value))
+            value += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(30):
+            got = by_id(pinned, "v")
+            if got != {i: 0.0 for i in IDS}:
+                failures.append(got)
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == [] and store.version("v").version > pinned.version("v").version

@@ -11,6 +11,7 @@ import pytest
 
 from mmfeat.cli import main
 from mmfeat.store import FeatureStore
+from mmfeat.train.run import train
 from tests.conftest import write_jsonl
 
 pytestmark = pytest.mark.slow
@@ -120,3 +121,31 @@ def test_evaluate_after_vacuum_says_time_travel_ended_and_latest_still_works(tmp
     assert "can no longer be read: `mmfeat vacuum` deleted this part" in err and "oldest readable version" in err
     assert "--latest" in err
     assert main(["evaluate", trained["run"], "--latest"]) == 0
+
+
+def test_a_run_without_recorded_versions_reads_the_latest_data_and_says_so(tmp_path, capsys):
+    from tests.train.test_train_run import config, synthetic_store
+
+    synthetic_store(tmp_path, n=200)
+    train(config(tmp_path, epochs=5, baselines=False), progress=False)
+    metrics_file = tmp_path / "run" / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    assert set(metrics["snapshot"]["sets"]) == {"a", "b"}
+    metrics_file.write_text(json.dumps({k: v for k, v in metrics.items() if k != "snapshot"}))
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "the run predates store snapshots" in capsys.readouterr().err
+
+
+def test_a_store_with_fewer_commits_than_at_training_is_refused_unless_latest(tmp_path, capsys):
+    from tests.train.test_train_run import config, synthetic_store
+
+    synthetic_store(tmp_path, n=200)
+    synthetic_store(tmp_path, n=200)  # the same rows committed again: every bucket at version 2
+    train(config(tmp_path, epochs=5, baselines=False), progress=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    synthetic_store(other, n=200)  # the same sets in another store, at version 1
+    assert main(["evaluate", str(tmp_path / "run"), "--store", str(other / "store")]) == 1
+    err = capsys.readouterr().err
+    assert "fewer commits than when" in err and "--latest" in err
+    assert main(["evaluate", str(tmp_path / "run"), "--store", str(other / "store"), "--latest"]) == 0
