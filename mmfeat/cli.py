@@ -12,7 +12,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 
 from mmfeat.errors import MmfeatError, UsageError
 from mmfeat.plugins import load_plugins
@@ -277,6 +276,8 @@ def _compact(args, _) -> int:
 
 
 def _vacuum(args, _) -> int:
+    import time
+
     from mmfeat.store import FeatureStore
     from mmfeat.store.snapshots import iso_time
 

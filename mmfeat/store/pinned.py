@@ -76,7 +76,14 @@ class PinnedStore(FeatureStore):
 
 
 def pin(store: FeatureStore, when) -> PinnedStore:
-    """``store`` pinned at ``when`` (see ``FeatureStore.at``)."""
+    """``store`` pinned at ``when``, which is one of:
+
+    - a ``Snapshot`` (or its ``to_dict()``, as ``mmfeat train`` records it) or a ``SetVersion``: exactly
+      those versions; sets it does not name are refused;
+    - ``{name: version}``: per set a ``SetVersion``, its buckets' versions, a commit count or a time;
+    - an int: the whole store after its first N commits (``snapshot().version`` at that moment);
+    - a time (epoch seconds, ``datetime`` or ISO-8601 string): every set as it was then.
+    """
     if isinstance(when, bool):
         raise StoreError(f"{when!r} is not a version, snapshot or time")
     if isinstance(when, int):

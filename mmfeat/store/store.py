@@ -85,30 +85,23 @@ class FeatureStore:
 
     # -- versions (see mmfeat.store.snapshots) ---------------------------------------------
     def version(self, name: str):
-        """The set's current ``SetVersion``: per-bucket log versions, their sum (its commit count) and
-        the time of its newest commit. Every commit advances it."""
+        """The set's current ``SetVersion`` (per-bucket log versions; ``.version``, their sum, is its commit
+        count; ``.time``, its newest commit's). Every commit advances it."""
         from mmfeat.store.snapshots import current
 
         return current(self, name)
 
     def snapshot(self, names=None):
-        """A ``Snapshot`` of the current versions of ``names`` (default: every set); ``at`` pins it."""
+        """A ``Snapshot`` of the current versions of ``names`` (default: every set), for ``at``."""
         from mmfeat.store.snapshots import Snapshot
 
         return Snapshot({n: self.version(n) for n in (self.list() if names is None else names)})
 
     def at(self, when) -> "FeatureStore":
-        """A read-only view of the store as of ``when``, for every read method (time travel):
-
-        - a ``Snapshot`` (or its ``to_dict()``, as ``mmfeat train`` records it) or a ``SetVersion``: exactly
-          those versions; sets it does not name are refused;
-        - ``{name: version}``: per set, a ``SetVersion``, its buckets' versions, a commit count or a time;
-        - an int: the whole store after its first N commits (``snapshot().version`` of that moment);
-        - a time (epoch seconds, ``datetime`` or ISO string): every set as it was then.
-
-        Parts replaced since are read from ``_trash``; once vacuum deleted them, reading raises
-        ``SnapshotExpiredError`` naming the oldest readable version.
-        """
+        """A read-only view of the store at ``when`` (time travel): a ``Snapshot`` or its ``to_dict()``, a
+        ``SetVersion``, ``{name: version}``, a store-wide commit count (int) or a time (see
+        ``mmfeat.store.pinned.pin``). Once vacuum deleted the parts a version used, reading it raises
+        ``SnapshotExpiredError``."""
         from mmfeat.store.pinned import pin
 
         return pin(self, when)

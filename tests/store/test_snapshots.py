@@ -177,6 +177,8 @@ def test_show_prints_the_current_version(store, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["version"]["version"] == store.version("v").version == 3
     assert shown["version"]["time"].endswith("Z")
+    assert main(["ls", "--store", str(store.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["version"] == 3
 
 
 @pytest.mark.slow
