@@ -159,7 +159,9 @@ def _show(args, _) -> int:
     store = open_store(args)
     runs = store.runs(args.name)
     shown = runs[-args.runs:] if args.runs > 0 else []
-    out = {**store.info(args.name), "counts": store.counts(args.name), "n_buckets": store.n_buckets,
+    version = store.version(args.name)
+    out = {**store.info(args.name), "version": {"version": version.version, "time": version.to_dict()["time"]},
+           "counts": store.counts(args.name), "n_buckets": store.n_buckets,
            "current_errors": error_summary(store, args.name),
            f"runs (last {len(shown)} of {len(runs)})": [
                {k: r.get(k) for k in ("run_id", "status", "error", "n_input", "n_ok", "n_error", "n_skipped",
@@ -241,20 +243,25 @@ def _run(args, _) -> int:
 
 
 def _evaluate(args, _) -> int:
-    from mmfeat.train.inference import evaluate_run
+    from mmfeat.train.inference import data_note, evaluate_run
     from mmfeat.train.report import format_table
 
-    result = evaluate_run(args.run, store=args.store, storage_options=storage_options(args) or None)
+    result = evaluate_run(args.run, store=args.store, latest=args.latest,
+                          storage_options=storage_options(args) or None)
+    if data_note(result["data"]):
+        print(f"mmfeat: warning: {data_note(result['data'])}", file=sys.stderr)
     print(format_table({"task": result["task"], "test": result["test"], "subsets": result["subsets"]},
                        f"{args.run} (written to evaluation.json)"))
     return EXIT_OK
 
 
 def _predict(args, _) -> int:
-    from mmfeat.train.inference import predict_to_store
+    from mmfeat.train.inference import data_note, predict_to_store
 
-    report = predict_to_store(args.run, args.name, store=args.store, output=args.output,
+    report = predict_to_store(args.run, args.name, store=args.store, output=args.output, latest=args.latest,
                               storage_options=storage_options(args) or None)
+    if data_note(report["data"]):
+        print(f"mmfeat: warning: {data_note(report['data'])}", file=sys.stderr)
     print(f"wrote {report['n_rows']} rows of {args.output} to feature set {args.name!r} "
           f"(lineage: {', '.join(report['inputs'])})")
     if report.get("classes") and args.output == "probs":
@@ -307,9 +314,33 @@ def _compact(args, _) -> int:
 
 
 def _vacuum(args, _) -> int:
-    removed = open_store(args).vacuum(args.name, min_age_s=args.older_than_hours * 3600)
-    print(f"deleted {len(removed)} file(s) no commit needs (older than {args.older_than_hours} h)")
+    import time
+
+    from mmfeat.store.snapshots import iso_time
+
+    removed = open_store(args).vacuum(args.name, min_age_s=args.older_than_hours * 3600,
+                                              older_than_s=args.older_than)
+    print(f"deleted {len(removed)} file(s) no commit needs: parts replaced before "
+          f"{iso_time(time.time() - args.older_than)} (this ends time travel before then) and abandoned files "
+          f"older than {args.older_than_hours:g} h")
     return EXIT_OK
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration(text: str) -> float:
+    """argparse type of durations: ``90s``, ``30m``, ``12h``, ``7d``, ``2w``; a bare number is hours."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use e.g. 90s, 30m, 12h, 7d or 2w")
+    return float(match.group(1)) * DURATION_UNITS[match.group(2) or "h"]
+
+
+LATEST_HELP = ("read the feature sets as they are now, not at the versions the run was trained on (the default; "
+               "a warning names the sets that changed since)")
 
 
 def set_name(text: str) -> str:
@@ -383,9 +414,12 @@ def parser() -> argparse.ArgumentParser:
                                            help="size of the merged files in MiB (default 128)")
     store_commands["compact"].add_argument("--min-files", type=int, default=2,
                                            help="leave a bucket alone with fewer small parts (default 2)")
-    store_commands["vacuum"].add_argument("--older-than-hours", "--older-than", type=float, default=1.0,
-                                          help="only delete files replaced or abandoned this long ago (default 1; "
-                                               "readers holding an older log state need them until then)")
+    store_commands["vacuum"].add_argument("--older-than", type=duration, default="7d", metavar="DURATION",
+                                          help="delete parts replaced longer ago than this (90s, 12h, 7d, ...; "
+                                               "default 7d): time travel to versions before then ends")
+    store_commands["vacuum"].add_argument("--older-than-hours", type=float, default=1.0,
+                                          help="delete staged and temp files no commit references once this many "
+                                               "hours old (default 1; a writer still running may need them)")
     r = sub.add_parser("read", help="export a feature set (or its errors) to Parquet or CSV")
     r.add_argument("name", type=set_name)
     r.add_argument("--out", required=True, help="output file: .parquet or .csv")
@@ -426,6 +460,7 @@ def parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="recompute a training run's metrics from its checkpoint and the store")
     ev.add_argument("run", help="run directory written by mmfeat train")
     ev.add_argument("--store", help="store root (default: the run's)")
+    ev.add_argument("--latest", action="store_true", help=LATEST_HELP)
     ev.set_defaults(func=_evaluate)
     pr = sub.add_parser("predict", help="write a trained run's predictions into the store as a new feature set")
     pr.add_argument("run", help="run directory written by mmfeat train")
@@ -434,6 +469,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--store", help="store root (default: the run's)")
     pr.add_argument("--output", choices=["probs", "embedding"], default="probs",
                     help="calibrated class probabilities, or the fused embedding (joint models)")
+    pr.add_argument("--latest", action="store_true", help=LATEST_HELP)
     pr.set_defaults(func=_predict)
     rn = sub.add_parser("run", help="run a job file: extract, train and predict steps, under a per-job lock",
                         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

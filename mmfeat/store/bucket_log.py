@@ -14,6 +14,7 @@ the versions added since.
 """
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,13 +113,30 @@ class BucketLog:
             raise LogDamageError(path, f"damaged commit record: {problem}")
         return record
 
-    def state(self) -> BucketState:
-        """Replay the log from its latest checkpoint (or version 1), checking every record and the chain."""
+    def state(self, upto: int | None = None) -> BucketState:
+        """Replay the log from its latest checkpoint (or version 1), checking every record and the chain.
+
+        ``upto``: replay only up to that version (a snapshot; see ``mmfeat.store.snapshots``), from the
+        latest checkpoint at or before it; 0 is the empty bucket.
+        """
         versions = self.versions()
+        if upto is not None:
+            return self._state_upto(versions, upto)
         if not versions:
             self._cache = None
             return BucketState(self.bucket)
-        present, last = set(versions), versions[-1]
+        return self._replay(versions, versions[-1], remember=True)
+
+    def _state_upto(self, versions: list[int], upto: int) -> BucketState:
+        if upto == 0:
+            return BucketState(self.bucket)
+        if upto < 0 or not versions or upto > versions[-1]:
+            raise StoreError(f"{self.dir}: bucket {self.bucket} has no version {upto} (its latest is "
+                             f"{versions[-1] if versions else 0})")
+        return self._replay([v for v in versions if v <= upto], upto, remember=False)
+
+    def _replay(self, versions: list[int], last: int, *, remember: bool) -> BucketState:
+        present = set(versions)
         base = self._cache if self._cache and self._cache.version <= last else None
         records, version = [], last
         while version > (base.version if base else 0):  # newest first, back to a checkpoint or the cached state
@@ -134,7 +152,8 @@ class BucketLog:
                 raise LogDamageError(self.path(record["version"]), "the hash chain is broken here (an earlier "
                                                                    "version was edited, replaced or removed)")
             state.apply(record)
-        self._cache = state
+        if remember:
+            self._cache = state
         return state.copy()
 
     def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
@@ -149,6 +168,7 @@ class BucketLog:
         if RESERVED & info.keys():
             raise ValueError(f"commit info may not use the keys {sorted(RESERVED & info.keys())}")
         version = base.version + 1
+        info = {"time": time.time(), **info}  # commit time: what ``FeatureStore.at(time)`` pins by
         record = {"version": version, "bucket": self.bucket, "add": add, "remove": remove, **info,
                   "prev": None if checkpoint else base.head}
         if checkpoint:

@@ -2,9 +2,10 @@
 
 Deleted, once older than ``min_age_s``: staged parts no commit references (a
 writer that lost its commit or crashed), temp files, visible parts no commit
-references (written by mmfeat before staged names), and parts in ``_trash``
-(replaced by a commit that long ago; the age counts from the replacement, so a
-reader still holding the older log state finds them meanwhile). A staged part
+references (written by mmfeat before staged names); and parts in ``_trash``
+once replaced longer ago than the retention (``trash_min_age_s``; the age counts
+from the replacement), so a reader still holding an older log state, or pinned
+to an older version, finds them meanwhile. A staged part
 that a commit does reference is published, never deleted. Files vanishing
 under the vacuum (another writer or vacuum got there first) are skipped.
 """
@@ -18,6 +19,7 @@ from mmfeat.store.lifecycle import TRASH_DIR, final_of_staged, publish
 from mmfeat.store.objects import as_path
 
 ORPHAN_MIN_AGE_S = 3600
+TRASH_RETENTION_S = 7 * 24 * 3600  # how long replaced parts stay readable by time travel, by default
 
 
 def _listing(set_dir: Path, bucket: int) -> list[Path]:
@@ -40,8 +42,12 @@ def _older_than(path: Path, cutoff: float) -> bool:
         return False
 
 
-def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
+def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPHAN_MIN_AGE_S,
+                   trash_min_age_s: float = TRASH_RETENTION_S) -> list[str]:
     """Vacuum bucket ``state.bucket``; return the deleted paths relative to ``set_dir``.
+
+    Parts in ``_trash`` go once older than ``trash_min_age_s`` (default 7 days): the versions
+    that used them can no longer be read (``FeatureStore.at``).
 
     The log is re-read after listing (from ``state`` on, which must come from
     a replay), so a part committed by another writer meanwhile is never taken
@@ -55,12 +61,15 @@ def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPH
     except StoreError:
         return []
     cutoff = time.time() - min_age_s
+    trash_cutoff = time.time() - trash_min_age_s
     removed = []
     for path in listed:
         rel = path.relative_to(set_dir).as_posix()
+        limit = cutoff
         if rel.startswith(f"{TRASH_DIR}/"):
             if rel[len(TRASH_DIR) + 1:] in live:
                 continue
+            limit = trash_cutoff
         elif rel.startswith("_log/"):
             if not path.name.startswith(".tmp-"):
                 continue
@@ -71,7 +80,7 @@ def remove_orphans(set_dir: Path, state: BucketState, *, min_age_s: float = ORPH
             if final is not None and final.relative_to(set_dir).as_posix() in live:
                 publish(set_dir, final.relative_to(set_dir).as_posix())
                 continue
-        if _older_than(path, cutoff):
+        if _older_than(path, limit):
             path.unlink(missing_ok=True)
             removed.append(rel)
     return removed

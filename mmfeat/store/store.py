@@ -14,7 +14,7 @@ from mmfeat.store.bucket_log import BucketLog, BucketState
 from mmfeat.store.compact import DEFAULT_TARGET_BYTES, compact_bucket
 from mmfeat.store.integrity import set_problems, strays, visible_files
 from mmfeat.store.log_records import LogDamageError, repair_hint
-from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, remove_orphans
+from mmfeat.store.orphans import ORPHAN_MIN_AGE_S, TRASH_RETENTION_S, remove_orphans
 from mmfeat.store.parts import ERRORS_SCHEMA, EVENT_TIMESTAMP, PartMissingError, read_part, verify_part
 from mmfeat.store.repair import quarantine, repair_bucket
 
@@ -88,6 +88,29 @@ class FeatureStore:
                 out["bytes"] += entry["bytes"]
         return out
 
+    # -- versions (see mmfeat.store.snapshots) ---------------------------------------------
+    def version(self, name: str):
+        """The set's current ``SetVersion`` (per-bucket log versions; ``.version``, their sum, is its commit
+        count; ``.time``, its newest commit's). Every commit advances it."""
+        from mmfeat.store.snapshots import current
+
+        return current(self, name)
+
+    def snapshot(self, names=None):
+        """A ``Snapshot`` of the current versions of ``names`` (default: every set), for ``at``."""
+        from mmfeat.store.snapshots import Snapshot
+
+        return Snapshot({n: self.version(n) for n in (self.list() if names is None else names)})
+
+    def at(self, when) -> "FeatureStore":
+        """A read-only view of the store at ``when`` (time travel): a ``Snapshot`` or its ``to_dict()``, a
+        ``SetVersion``, ``{name: version}``, a store-wide commit count (int) or a time (see
+        ``mmfeat.store.pinned.pin``). Once vacuum deleted the parts a version used, reading it raises
+        ``SnapshotExpiredError``."""
+        from mmfeat.store.pinned import pin
+
+        return pin(self, when)
+
     # -- integrity -------------------------------------------------------------------------
     def verify(self, name: str) -> list[tuple[str, str]]:
         """``(path, problem)`` for everything damaged: the set's layout, commit logs that do not replay
@@ -146,12 +169,15 @@ class FeatureStore:
         self.n_buckets = recorded
         return [f"../{layout.STORE_FILE}: n_buckets restored to {recorded}"]
 
-    def vacuum(self, name: str, *, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[str]:
-        """Delete what no commit needs once older than ``min_age_s``: staged parts of lost or crashed
-        commits, temp files, and replaced parts in ``_trash`` (see ``mmfeat.store.orphans``)."""
+    def vacuum(self, name: str, *, min_age_s: float = ORPHAN_MIN_AGE_S,
+               older_than_s: float = TRASH_RETENTION_S) -> list[str]:
+        """Delete what no commit needs: staged parts of lost or crashed commits and temp files once older
+        than ``min_age_s``, and parts in ``_trash`` replaced more than ``older_than_s`` ago, which ends
+        time travel (``at``) to the versions that used them (see ``mmfeat.store.orphans``)."""
         self.info(name)
         set_dir = self.set_dir(name)
-        return [p for b in range(self.n_buckets) for p in remove_orphans(set_dir, BucketState(b), min_age_s=min_age_s)]
+        return [p for b in range(self.n_buckets)
+                for p in remove_orphans(set_dir, BucketState(b), min_age_s=min_age_s, trash_min_age_s=older_than_s)]
 
     def compact(self, name: str, *, target_bytes: int = DEFAULT_TARGET_BYTES, min_files: int = 2) -> dict:
         """Merge each bucket's small parts into files of about ``target_bytes``, one atomic commit per bucket
@@ -190,10 +216,7 @@ class FeatureStore:
             break
         else:
             raise problem
-        if not tables:
-            schema = EMPTY_DATA if kind == "data" else ERRORS_SCHEMA
-            return schema.empty_table().select(columns) if columns else schema.empty_table()
-        return pa.concat_tables(tables, promote_options="permissive")
+        return bucket_table(tables, kind, columns)
 
     def _read_all(self, name, kind, columns, verify) -> pa.Table:
         self.info(name)
@@ -278,6 +301,14 @@ class FeatureStore:
             if name in with_chunks:
                 columns[f"{name}.chunks"] = table["chunks"].take(take)
         return pa.table(columns)
+
+
+def bucket_table(tables: list, kind: str, columns=None) -> pa.Table:
+    """One bucket's parts as one table; with no parts, the empty table of ``kind`` (``columns`` only)."""
+    if not tables:
+        schema = EMPTY_DATA if kind == "data" else ERRORS_SCHEMA
+        return schema.empty_table().select(columns) if columns else schema.empty_table()
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def embedding_matrix(column) -> np.ndarray:

@@ -31,13 +31,15 @@ def _vector_shape(store, name: str) -> tuple[int | None, str | None]:
 
 
 def set_summary(store, name: str) -> dict:
-    """Modality, vector dim and dtype, rows, errors, bytes on disk, and the newest run's status."""
+    """Modality, vector dim and dtype, rows, errors, bytes on disk, the set's version (its commit count,
+    see ``mmfeat.store.snapshots``), and the newest run's status."""
     info, counts = store.info(name), store.counts(name)
     dim, dtype = _vector_shape(store, name)
     runs = store.runs(name)
     last = runs[-1] if runs else {}
     return {"name": name, "modality": info["modality"], "dim": dim, "dtype": dtype, "rows": counts["rows"],
-            "errors": counts["errors"], "bytes": counts["bytes"], "fingerprint": info["fingerprint"][:12],
+            "errors": counts["errors"], "bytes": counts["bytes"], "version": store.version(name).version,
+            "fingerprint": info["fingerprint"][:12],
             "last_run": last.get("run_id"), "last_status": last.get("status", "ok" if last else None),
             "last_error_rate": last.get("error_rate"), "last_started_at": last.get("started_at")}
 

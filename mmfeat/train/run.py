@@ -1,6 +1,7 @@
 """One training run: load the data, fit linear baselines and the configured model, evaluate, write the run directory.
 
-Run directory: ``config.json`` (resolved), ``metrics.json``, ``model.safetensors`` +
+Run directory: ``config.json`` (resolved), ``metrics.json`` (its ``snapshot`` holds the feature-set
+versions the run read, which ``evaluate`` and ``predict`` read again), ``model.safetensors`` +
 ``model.json`` (no pickled modules), and ``plots/*.png``.
 """
 import dataclasses
@@ -114,12 +115,13 @@ def train(cfg, *, progress: bool = True, storage_options: dict | None = None) ->
     out = Path(cfg.out)
     started = time.perf_counter()
     store = FeatureStore(cfg.store, storage_options=storage_options)
-    ds = open_data(cfg, store)
+    snapshot = store.snapshot(list(cfg.features))  # every read below sees exactly these versions
+    ds = open_data(cfg, store.at(snapshot))
     check_splits(ds.counts, ds.y, ds.split, cfg.task, f"{cfg.origin}: labels ({cfg.labels.path})")
     out.mkdir(parents=True, exist_ok=True)
     load_seconds = time.perf_counter() - started
     metrics = {"task": cfg.task, "mode": cfg.mode, "features": list(cfg.features), "counts": ds.counts,
-               "classes": ds.classes, "group_column": cfg.labels.group_column}
+               "classes": ds.classes, "group_column": cfg.labels.group_column, "snapshot": snapshot.to_dict()}
     if cfg.baselines or (cfg.mode == "sequential" and not cfg.stages):
         add_baselines(ds, cfg, metrics)
     if cfg.mode == "joint":
