@@ -33,6 +33,11 @@ def similar(store, name: str, query, k: int = 10, *, exclude=()) -> list[Match]:
         excluded.add(query)
         query = vector_of(store, name, query)
     q = _unit(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+    with store.one_pass():  # the set's layout is checked once, not per bucket
+        return _scan(store, name, q, k, excluded)
+
+
+def _scan(store, name, q, k, excluded) -> list[Match]:
     best_ids, best_scores = np.array([], dtype=object), np.array([], dtype=np.float32)
     for bucket in range(store.n_buckets):
         ids, vectors = _bucket(store, name, bucket)

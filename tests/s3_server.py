@@ -12,13 +12,18 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing-key-id", "AWS_SECRET_ACCESS_KEY": "
 class S3Server:
     """``moto.server`` in a child process; ``bucket()`` makes a fresh, empty bucket and returns its URL."""
 
-    def __init__(self):
+    def __init__(self, request_log=None):
+        """``request_log``: a path where the server writes one line per request (for counting them)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.request_log = request_log
+        log = open(request_log, "ab") if request_log else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=log)
+        if request_log:
+            log.close()
         deadline = time.time() + 30
         while True:
             try:
@@ -53,6 +58,16 @@ class S3Server:
             for item in page.get("Contents", []):
                 out[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
         return out
+
+    def requests(self) -> dict[str, int]:
+        """Requests served so far by HTTP method (needs ``request_log``): werkzeug logs one line each."""
+        counts: dict[str, int] = {}
+        with open(self.request_log, errors="replace") as f:
+            for line in f:
+                for method in ("GET", "PUT", "HEAD", "POST", "DELETE"):
+                    if f'"{method} /' in line:
+                        counts[method] = counts.get(method, 0) + 1
+        return counts
 
     def stop(self):
         self.proc.terminate()

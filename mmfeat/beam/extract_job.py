@@ -68,12 +68,13 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     source = open_source(inputs, spec, kind=source, id_column=id_column)
     shards = source.list_shards()
     created = not (set_dir / feature_set.META_FILE).exists()
-    feature_set.ensure(set_dir, spec, fingerprint, identity)
+    meta = feature_set.ensure(set_dir, spec, fingerprint, identity)
     run_id = new_run_id()
     run_dir = set_dir / "_runs" / run_id
     ctx = RunContext(str(store.root), spec, fingerprint, run_id, n_slots=n_slots, chunk_rows=chunk_rows,
                      retry_errors=retry_errors, plugins=tuple(loaded_plugins()), sync=sync,
-                     storage_options=store.storage_options)
+                     storage_options=store.storage_options, n_buckets=store.n_buckets,
+                     log_hashes=bool(meta.get("log_hashes")))
     started = time.time()
     report = {"run_id": run_id, "feature_set": spec.name, "status": "running", "fingerprint": fingerprint,
               "store": str(store.root), "inputs": source.patterns, "beam_args": list(beam_args),

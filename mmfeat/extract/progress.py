@@ -1,8 +1,9 @@
 """Progress of a running extraction, watched by the driver from the files workers write.
 
 Readers record how many rows each shard held (``_runs/RUN_ID/read/``) and units
-how many rows they have finished after every chunk (``_runs/RUN_ID/progress/``),
-so the driver can show a running total, rate and ETA whatever the runner, with
+how many rows they have finished after every chunk but their last
+(``_runs/RUN_ID/progress/``); a finished unit's stats file (``_runs/RUN_ID/unit=…json``)
+counts all its rows, so a one-chunk unit writes no progress file at all. The driver can show a running total, rate and ETA whatever the runner, with
 no metrics API. On a terminal it draws a tqdm bar; otherwise (cron, Airflow) it
 logs one plain line every ``interval`` seconds.
 """
@@ -25,18 +26,29 @@ def progress_path(run_dir: Path, unit: str) -> Path:
 
 
 def record_progress(run_dir: Path, unit: str, rows_done: int) -> None:
-    """Called by a unit after each chunk."""
+    """Called by a unit after each chunk but its last (its stats file says it is done)."""
     replace_json(progress_path(run_dir, unit), {"rows": rows_done})
 
 
-def _sum_rows(directory: Path) -> int:
-    total = 0
-    for path in directory.glob("*.json"):
+def _rows_by_file(directory: Path, pattern: str, key: str) -> dict[str, int]:
+    rows = {}
+    for path in directory.glob(pattern):
         try:
-            total += json.loads(path.read_text())["rows"]
+            rows[path.name] = json.loads(path.read_text())[key]
         except (OSError, ValueError, KeyError):
             continue  # replaced while we read it: counted on the next look
-    return total
+    return rows
+
+
+def _sum_rows(directory: Path) -> int:
+    return sum(_rows_by_file(directory, "*.json", "rows").values())
+
+
+def rows_done(run_dir: Path) -> int:
+    """Rows the units have finished: finished units by their stats file, the others by their progress file."""
+    done = _rows_by_file(run_dir / "progress", "unit=*.json", "rows")
+    done.update(_rows_by_file(run_dir, "unit=*.json", "n_input"))  # same names: a stats file supersedes
+    return sum(done.values())
 
 
 def format_eta(seconds: float) -> str:
@@ -66,7 +78,7 @@ class RunProgress:
 
     def snapshot(self) -> str:
         """One line: rows done out of rows read so far, rate and ETA."""
-        done = _sum_rows(self.run_dir / "progress")
+        done = rows_done(self.run_dir)
         read = _sum_rows(self.run_dir / "read")
         elapsed = max(time.time() - self._t0, 1e-9)
         rate = done / elapsed
@@ -87,7 +99,7 @@ class RunProgress:
         while not self._stop.wait(1.0 if bar is not None else self.interval):
             if bar is not None:
                 bar.total = max(_sum_rows(self.run_dir / "read"), bar.total or 0)
-                bar.n = _sum_rows(self.run_dir / "progress")
+                bar.n = rows_done(self.run_dir)
                 bar.refresh()
             else:
                 line = self.snapshot()

@@ -56,7 +56,7 @@ class UnitWriter:
     def __init__(self, ctx, bucket: int, slot: int, n_slots: int, set_dir, index):
         self.ctx, self.bucket, self.slot, self.n_slots = ctx, bucket, slot, n_slots
         self.set_dir, self.index = set_dir, index
-        self.log = BucketLog(set_dir, bucket)
+        self.log = BucketLog(set_dir, bucket, hashed=ctx.log_hashes)
         self._serial = 0
 
     def _name(self) -> str:
@@ -115,7 +115,8 @@ class UnitWriter:
         data, errors_entry, n_conflicts_staged = self._data_part(out), None, -1
         for attempt in range(1, MAX_ATTEMPTS + 1):
             result.attempts = attempt
-            state = self.log.state()
+            # The first attempt builds on the state the unit last saw; a lost race replays the log.
+            state = self.log.known_state() if attempt == 1 else self.log.state()
             new_paths = set(self.index.refresh(state))
             if new_paths and self._rebase(out, new_paths, result):
                 discard(self.set_dir, [data] if data else [])

@@ -27,6 +27,7 @@ from mmfeat.extract.candidates import Candidate
 from mmfeat.extract.chunking import plan_chunks
 from mmfeat.extract.dedup import resolve_duplicate_ids
 from mmfeat.extract.encoding import encode_values
+from mmfeat.extract.memory import release_free_memory
 from mmfeat.extract.progress import record_progress
 from mmfeat.extract.slot_index import SlotIndex
 from mmfeat.extract.sync import absent_path
@@ -36,6 +37,7 @@ from mmfeat.records import ErrorRow, Record
 from mmfeat.sources.timestamps import content_part, with_event_time
 from mmfeat.store import FeatureStore
 from mmfeat.store.files import replace_json
+from mmfeat.store.layout import check_name, store_path
 from mmfeat.store.parts import read_part
 from mmfeat.store.summary import reason_key
 from mmfeat.store.store import embedding_matrix
@@ -68,6 +70,9 @@ class RunContext:
     plugins: tuple = ()  # plugin modules the driver imported; workers import them in setup
     sync: bool = False  # list stored ids the input lacks (the driver removes them)
     storage_options: dict = field(default_factory=dict, repr=False)  # fsspec options (credentials: never shown)
+    # What the driver read already, so units need not read it again (a request each on an object store).
+    n_buckets: int | None = None  # the store's bucket count
+    log_hashes: bool | None = None  # the feature set's log_hashes flag
 
 
 def _size(value) -> int:
@@ -80,10 +85,13 @@ class UnitJob:
     def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator):
         self.ctx, self.bucket, self.slot = ctx, bucket, slot
         self.get_encoder, self.source, self.validator = get_encoder, source, validator
-        store = FeatureStore(ctx.store_root, storage_options=ctx.storage_options)
-        self.n_buckets = store.n_buckets
-        self.set_dir = store.set_dir(ctx.spec.name)
-        self.index = SlotIndex(self.set_dir, bucket, slot, store.n_buckets, ctx.n_slots)
+        if ctx.n_buckets is None:
+            store = FeatureStore(ctx.store_root, storage_options=ctx.storage_options)
+            self.n_buckets, self.set_dir = store.n_buckets, store.set_dir(ctx.spec.name)
+        else:
+            self.n_buckets = ctx.n_buckets
+            self.set_dir = store_path(ctx.store_root, ctx.storage_options) / check_name(ctx.spec.name)
+        self.index = SlotIndex(self.set_dir, bucket, slot, self.n_buckets, ctx.n_slots)
         self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index)
         self.counts = Counter()
         self.skipped, self.reasons, self.seconds = Counter(), Counter(), Counter()
@@ -107,7 +115,10 @@ class UnitJob:
         for chunk in self._chunks(refs, inline, read_errors):
             self._process(chunk)
             done += len(chunk)
-            record_progress(run_dir, unit_name(self.bucket, self.slot), done)
+            del chunk  # its values and vectors are garbage now: their pages go back before the next fetch
+            release_free_memory()
+            if done < n_input:  # the last chunk is counted by the stats file written below
+                record_progress(run_dir, unit_name(self.bucket, self.slot), done)
         if self.ctx.sync:
             self._list_absent(refs, inline, read_errors)
         stats = self._stats(n_input, t_start)

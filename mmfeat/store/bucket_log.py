@@ -68,12 +68,15 @@ class BucketState:
 class BucketLog:
     """Reads and appends the commit log of one bucket of one feature set."""
 
-    def __init__(self, set_dir: Path, bucket: int):
+    def __init__(self, set_dir: Path, bucket: int, *, hashed: bool | None = None):
+        """``hashed``: the feature set's ``log_hashes`` flag when the caller has read its metadata already
+        (otherwise it is read on first need: one more request per log on an object store)."""
         self.set_dir = as_path(set_dir)
         self.bucket = bucket
         self.dir = self.set_dir / "_log" / f"bucket={bucket:05d}"
         self._cache: BucketState | None = None
-        self._hashed: bool | None = None
+        self._known: BucketState | None = None  # the newest state this object replayed or committed
+        self._hashed: bool | None = hashed
 
     def resume(self, state: BucketState) -> "BucketLog":
         """Continue from ``state`` (one this process replayed): the next ``state()`` reads only newer versions."""
@@ -124,8 +127,16 @@ class BucketLog:
             return self._state_upto(versions, upto)
         if not versions:
             self._cache = None
+            self._known = BucketState(self.bucket)
             return BucketState(self.bucket)
         return self._replay(versions, versions[-1], remember=True)
+
+    def known_state(self) -> BucketState:
+        """The state this object last replayed or committed, without looking at the log again; a replay if
+        it has none. It is the base of an optimistic commit: if another writer committed since, creating the
+        next version fails (CommitConflictError) and the caller replays. That saves a listing per commit,
+        which on an object store is a request."""
+        return self._known.copy() if self._known is not None else self.state()
 
     def _state_upto(self, versions: list[int], upto: int) -> BucketState:
         if upto == 0:
@@ -153,7 +164,7 @@ class BucketLog:
                                                                    "version was edited, replaced or removed)")
             state.apply(record)
         if remember:
-            self._cache = state
+            self._cache = self._known = state
         return state.copy()
 
     def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
@@ -190,5 +201,5 @@ class BucketLog:
             trash(self.set_dir, path)
         state = base.copy()
         state.apply(record)
-        self._cache = state
+        self._cache = self._known = state
         return version

@@ -12,11 +12,13 @@ from mmfeat.store.layout import KINDS, STORE_FILE, bucket_dir, bucket_number, is
 from mmfeat.store.lifecycle import trash
 
 
-def set_problems(set_dir: Path, n_buckets: int) -> list[tuple[str, str]]:
-    """Problems with the set as a whole: its recorded bucket count, and what sits beside the bucket dirs."""
+def set_problems(set_dir: Path, n_buckets: int, meta: dict | None = None) -> list[tuple[str, str]]:
+    """Problems with the set as a whole: its recorded bucket count, and what sits beside the bucket dirs.
+    ``meta``: the set's ``feature_set.json`` if the caller has read it."""
     problems = []
     try:
-        recorded = json.loads((set_dir / "feature_set.json").read_text()).get("n_buckets")
+        recorded = (meta if meta is not None else json.loads((set_dir / "feature_set.json").read_text())).get(
+            "n_buckets")
     except FileNotFoundError:
         recorded = None
     if recorded is not None and recorded != n_buckets:

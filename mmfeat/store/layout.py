@@ -31,13 +31,7 @@ def open_root(root, *, create: bool, n_buckets: int | None,
     ``root`` is a local path or an object-store URL (``s3://``, ``gs://``,
     ``az://``, see ``mmfeat.store.objects``); ``storage_options`` go to fsspec.
     """
-    if is_url(root):
-        root = open_url(str(root), storage_options)
-    else:
-        if storage_options:
-            raise StoreError(f"{root}: storage options apply to object-store URLs (s3://, gs://, az://), "
-                             f"not to a local path")
-        root = Path(str(root).removeprefix("file://")).expanduser().resolve()
+    root = store_path(root, storage_options)
     settings_file = root / STORE_FILE
     try:
         settings = json.loads(settings_file.read_text())
@@ -56,6 +50,16 @@ def open_root(root, *, create: bool, n_buckets: int | None,
             f"fixed when a store is created so feature sets stay joinable"
         )
     return root, int(settings["n_buckets"])
+
+
+def store_path(root, storage_options: dict | None = None):
+    """The store root as a path: an ``ObjectPath`` for an object-store URL, else a resolved local ``Path``."""
+    if is_url(root):
+        return open_url(str(root), storage_options)
+    if storage_options:
+        raise StoreError(f"{root}: storage options apply to object-store URLs (s3://, gs://, az://), "
+                         f"not to a local path")
+    return Path(str(root).removeprefix("file://")).expanduser().resolve()
 
 
 def bucket_dir(set_dir: Path, kind: str, bucket: int) -> Path:

@@ -48,7 +48,7 @@ class PinnedStore(FeatureStore):
 
     def bucket_state(self, name: str, bucket: int) -> BucketState:
         """The bucket's live files at the pinned version."""
-        return BucketLog(self.set_dir(name), bucket).state(upto=self.version(name).buckets[bucket])
+        return self._log(name, bucket).state(upto=self.version(name).buckets[bucket])
 
     def read_bucket(self, name: str, bucket: int, *, kind: str = "data", columns=None, verify=True):
         """The bucket's rows at the pinned version, from wherever its parts are now."""

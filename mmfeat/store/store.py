@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ class FeatureStore:
         self.root, self.n_buckets = layout.open_root(root, create=create, n_buckets=n_buckets,
                                                      storage_options=storage_options)
         self.storage_options = dict(storage_options or {})  # never printed: it may hold credentials
+        self._pass: dict | None = None  # inside one_pass(): set name -> metadata, layout checked
 
     def __repr__(self):
         return f"FeatureStore({str(self.root)!r}, n_buckets={self.n_buckets})"
@@ -53,11 +55,34 @@ class FeatureStore:
 
     def info(self, name: str) -> dict:
         """The feature set's metadata: spec, fingerprint, model identity, creator."""
-        return feature_set.load(self.set_dir(name))
+        memo = self._pass
+        if memo is not None and name in memo:
+            return memo[name]
+        meta = feature_set.load(self.set_dir(name))
+        if memo is not None:
+            memo[name] = meta
+        return meta
+
+    @contextmanager
+    def one_pass(self):
+        """Within the block, each feature set's metadata is read and its layout checked once, not once per
+        bucket: a whole-set read, a join or an epoch walks every bucket, and on an object store each check
+        costs several requests. Every part is still verified as it is read."""
+        if self._pass is not None:  # nested: the outer pass holds
+            yield self
+            return
+        self._pass = {}
+        try:
+            yield self
+        finally:
+            self._pass = None
+
+    def _log(self, name: str, bucket: int) -> BucketLog:
+        return BucketLog(self.set_dir(name), bucket, hashed=bool(self.info(name).get("log_hashes")))
 
     def bucket_state(self, name: str, bucket: int) -> BucketState:
         """The live files of one bucket."""
-        return BucketLog(self.set_dir(name), bucket).state()
+        return self._log(name, bucket).state()
 
     def states(self, name: str) -> list[BucketState]:
         """Live files of every bucket, after checking the feature set exists and its layout is intact."""
@@ -66,11 +91,16 @@ class FeatureStore:
 
     def check_layout(self, name: str) -> None:
         """Raise StoreError if the set's bucket count or bucket directories do not match the store."""
-        self.info(name)
-        problems = set_problems(self.set_dir(name), self.n_buckets)
+        checked = f"{name}\0layout"
+        if self._pass is not None and checked in self._pass:
+            return
+        meta = self.info(name)
+        problems = set_problems(self.set_dir(name), self.n_buckets, meta)
         if problems:
             path, problem = problems[0]
             raise StoreError(f"{self.set_dir(name) / path}: {problem}. {repair_hint(self.set_dir(name))}")
+        if self._pass is not None:
+            self._pass[checked] = True
 
     def runs(self, name: str) -> list[dict]:
         """Run reports of a feature set, oldest first."""
@@ -199,7 +229,7 @@ class FeatureStore:
         """
         self.check_layout(name)
         set_dir = self.set_dir(name)
-        log = BucketLog(set_dir, bucket)
+        log = self._log(name, bucket)
         for attempt in range(READ_ATTEMPTS):
             time.sleep(0.05 * attempt)
             listed = visible_files(set_dir, bucket)
@@ -219,8 +249,10 @@ class FeatureStore:
         return bucket_table(tables, kind, columns)
 
     def _read_all(self, name, kind, columns, verify) -> pa.Table:
-        self.info(name)
-        tables = [self.read_bucket(name, b, kind=kind, columns=columns, verify=verify) for b in range(self.n_buckets)]
+        with self.one_pass():
+            self.info(name)
+            tables = [self.read_bucket(name, b, kind=kind, columns=columns, verify=verify)
+                      for b in range(self.n_buckets)]
         non_empty = [t for t in tables if t.num_rows] or tables[:1]
         return pa.concat_tables(non_empty, promote_options="permissive")
 
@@ -259,14 +291,15 @@ class FeatureStore:
         schema = pa.schema(fields)
         return pa.concat_tables([p.cast(schema) for p in pieces])
 
-    def join_buckets(self, names: list[str], *, how: str = "inner", chunks: bool = False):
+    def join_buckets(self, names: list[str], *, how: str = "inner", chunks: bool = False, ids_only: bool = False):
         """Yield the join of ``names`` one bucket at a time (memory bounded by a bucket).
 
         Columns: ``id``, one embedding column per set and, with ``chunks``, a
         ``<name>.chunks`` column for each set that keeps per-window vectors.
         """
-        for bucket in range(self.n_buckets):
-            yield self.join_bucket(names, bucket, how=how, chunks=chunks)
+        with self.one_pass():
+            for bucket in range(self.n_buckets):
+                yield self.join_bucket(names, bucket, how=how, chunks=chunks, ids_only=ids_only)
 
     def join_bucket(self, names: list[str], bucket: int, *, how: str = "inner", chunks: bool = False,
                     ids_only: bool = False) -> pa.Table:

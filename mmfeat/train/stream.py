@@ -43,8 +43,7 @@ class StoreStream:
         split_all = assign_split(np.array(label_ids.to_pylist(), dtype=object), split_values, labels_cfg, groups_all)
         # One pass over the id columns only: which labelled ids each bucket holds, and their presence.
         self.bucket_take, self.bucket_span, ys, masks, splits, groups, start = [], [], [], [], [], [], 0
-        for bucket in range(store.n_buckets):
-            ids = store.join_bucket(self.names, bucket, how=self.how, ids_only=True)
+        for bucket, ids in enumerate(store.join_buckets(self.names, how=self.how, ids_only=True)):
             label_row = pc.index_in(ids["id"], value_set=label_ids)
             keep = label_row.is_valid()
             label_row = label_row.filter(keep).to_numpy(zero_copy_only=False)
@@ -83,7 +82,7 @@ class StoreStream:
     def buckets(self, order, names):
         """``(bucket, xs)`` for buckets in ``order``, each read while the previous one is used."""
         order = [b for b in order if self.bucket_span[b][1] > self.bucket_span[b][0]]
-        with ThreadPoolExecutor(1, thread_name_prefix="mmfeat-bucket") as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="mmfeat-bucket") as pool, self.store.one_pass():
             pending = pool.submit(self.load, order[0], names) if order else None
             for k, bucket in enumerate(order):
                 xs = pending.result()

@@ -15,6 +15,10 @@ def test_snapshot_counts_rows_done_against_rows_read(tmp_path):
     line = RunProgress("set", tmp_path, bar=False).snapshot()
     assert line.startswith("set: 100 rows done of 400 read (25.0%)") and "ETA" in line
     assert format_eta(125) == "2m05s" and format_eta(7260) == "2h01m"
+    # A finished unit's stats file counts all its rows (it writes no progress for its last chunk).
+    replace_json(tmp_path / "unit=00001-0000.json", {"n_input": 80})
+    replace_json(tmp_path / "unit=00003-0000.json", {"n_input": 20})
+    assert RunProgress("set", tmp_path, bar=False).snapshot().startswith("set: 150 rows done of 400 read")
 
 
 def test_a_run_logs_plain_progress_lines_and_a_summary_when_not_on_a_terminal(tmp_path, tiny_spec, caplog):
