@@ -1,6 +1,6 @@
 """mmfeat's store against deltalake and Lance, measured on one machine in one run.
 
-    /tmp/evalvenv/bin/python benchmarks/table_formats.py [--rows 200000] [--trials 6]
+    /tmp/evalvenv/bin/python benchmarks/table_formats.py [--rows 200000] [--repeat 3] [--trials 6]
 
 with the worktree on PYTHONPATH. It runs in a separate virtual environment,
 because deltalake and pylance are what is being judged, not dependencies of
@@ -164,10 +164,14 @@ class Mmfeat:
                 time.sleep(random.uniform(0.005, 0.02) * attempt)
         raise RuntimeError(f"bucket {bucket}: no commit after {RETRIES} attempts")
 
-    def append(self, table: pa.Table, errors=None) -> None:
+    def append(self, table: pa.Table, errors=None, bucket: int | None = None) -> None:
+        """Append ``table`` (all of ``bucket``'s rows if given, else rows of any buckets) in a commit per bucket."""
+        if bucket is not None:
+            self._commit(bucket, table, None, {} if errors is None else errors)
+            return
         ids = table["id"].to_pylist()
-        for bucket, rows in by_bucket(ids).items():
-            self._commit(bucket, table.take(rows), None, {} if errors is None else errors)
+        for b, rows in by_bucket(ids).items():
+            self._commit(b, table.take(rows), None, {} if errors is None else errors)
 
     def upsert(self, table: pa.Table, errors=None) -> None:
         ids = table["id"].to_pylist()
@@ -208,7 +212,7 @@ class Delta:
 
         return DeltaTable(str(self.path))
 
-    def append(self, table, errors=None):
+    def append(self, table, errors=None, bucket=None):
         from deltalake import write_deltalake
 
         retried(lambda: write_deltalake(str(self.path), table, mode="append"), errors)
@@ -249,7 +253,7 @@ class Lance:
                   for f in table.schema]
         return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
-    def append(self, table, errors=None):
+    def append(self, table, errors=None, bucket=None):
         import lance
 
         mode = "append" if (self.path / "_versions").exists() else "create"
@@ -364,18 +368,18 @@ def plain_counts(directory: Path | None) -> tuple:
     return n_pandas, n_duck
 
 
-def bench_format(fmt, ids, vectors, upsert_rows, new_vectors, groups) -> dict:
+def bench_format(fmt, ids, vectors, upsert_rows, new_vectors, groups, repeat: int) -> dict:
     r = {}
     t0 = time.perf_counter()
-    for table in groups:
-        fmt.append(table)
+    for bucket, table in groups:
+        fmt.append(table, bucket=bucket)
     r["write"] = time.perf_counter() - t0
     r["bytes"] = tree_bytes(fmt.path)
     fmt.read()  # warm the page cache
-    r["read"], got = best(lambda: fmt.read(verify=True))
+    r["read"], got = best(lambda: fmt.read(verify=True), repeat)
     assert got[1].shape == (len(ids), DIM), got[1].shape
     if isinstance(fmt, Mmfeat):
-        r["read_unverified"], _ = best(lambda: fmt.read(verify=False))
+        r["read_unverified"], _ = best(lambda: fmt.read(verify=False), repeat)
     order = np.argsort(ids)
     ids_sorted, vecs_sorted = ids[order], vectors[order]
     r["flip"] = flip_trials(fmt, ids_sorted, vecs_sorted)
@@ -390,7 +394,7 @@ def bench_format(fmt, ids, vectors, upsert_rows, new_vectors, groups) -> dict:
     expected[np.searchsorted(ids_sorted, ids[upsert_rows])] = new_vectors
     r["upsert_wrong"] = same_rows(fmt.read(), ids_sorted, expected)
     fmt.read()
-    r["read_after_upsert"], _ = best(lambda: fmt.read(verify=True))
+    r["read_after_upsert"], _ = best(lambda: fmt.read(verify=True), repeat)
     r["plain"] = plain_counts(fmt.plain_dir())
     r["files_before_compact"] = fmt.live_files()
     t0 = time.perf_counter()
@@ -525,12 +529,12 @@ def conc_cell(c: dict) -> str:
     return text + (f"; {len(c['failed'])} writers gave up" if c["failed"] else "")
 
 
-def print_table(n: int, res: dict, conc: dict, weight: dict) -> None:
+def print_table(n: int, res: dict, conc: dict, weight: dict, repeat: int) -> None:
     labels = list(res)
     rows = [
         ("write, 16 commits", lambda k, r: f"{r['write']:.2f} s"),
         ("size on disk", lambda k, r: f"{r['bytes'] / 2**20:.0f} MB"),
-        ("full read -> numpy (best of 3)",
+        (f"full read -> numpy (best of {repeat})",
          lambda k, r: f"{r['read']:.2f} s" + (f" ({r['read_unverified']:.2f} s unverified)"
                                                if "read_unverified" in r else "")),
         (f"upsert {UPSERT_IDS:,} ids", lambda k, r: f"{r['upsert']:.3f} s"),
@@ -575,6 +579,7 @@ def versions() -> str:
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=200_000)
+    p.add_argument("--repeat", type=int, default=3, help="reads timed, the best one reported")
     p.add_argument("--trials", type=int, default=6, help="concurrent-writer trials per format and mode")
     p.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -590,14 +595,14 @@ def main():
     vectors = rng.standard_normal((args.rows, DIM), dtype=np.float32)
     upsert_rows = np.sort(rng.choice(args.rows, UPSERT_IDS, replace=False))
     new_vectors = rng.standard_normal((UPSERT_IDS, DIM), dtype=np.float32)
-    groups = [rows_table(ids[rows], vectors[rows]) for rows in by_bucket(list(ids)).values()]
+    groups = [(b, rows_table(ids[rows], vectors[rows])) for b, rows in by_bucket(list(ids)).items()]
     res, conc = {}, {}
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         tmp = Path(tmp)
         for kind in ("mmfeat", "deltalake", "lance"):
             fmt = FORMATS[kind](tmp / kind).create()
             t0 = time.perf_counter()
-            res[fmt.label] = bench_format(fmt, ids, vectors, upsert_rows, new_vectors, groups)
+            res[fmt.label] = bench_format(fmt, ids, vectors, upsert_rows, new_vectors, groups, args.repeat)
             print(f"  {fmt.label}: steps 1-4, 6 done in {time.perf_counter() - t0:.0f} s", flush=True)
             shutil.rmtree(tmp / kind)
         for kind in ("mmfeat", "deltalake", "lance", "lance-nopk"):
@@ -605,7 +610,7 @@ def main():
                 conc[(kind, mode)] = concurrency(kind, mode, tmp, args.trials)
             print(f"  {kind}: two-writer trials done", flush=True)
     print()
-    print_table(args.rows, res, conc, weights())
+    print_table(args.rows, res, conc, weights(), args.repeat)
 
 
 if __name__ == "__main__":
