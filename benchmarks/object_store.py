@@ -1,6 +1,6 @@
 """The store on S3 against the store on local disk: full reads, and extraction throughput.
 
-    .venv/bin/python benchmarks/object_store.py [--rows 200000] [--texts 3000] [--rounds 2]
+    .venv/bin/python benchmarks/object_store.py [--rows 200000] [--texts 2900] [--rounds 2]
 
 S3 is a moto server on 127.0.0.1 (``moto[server]``, started here and stopped at
 the end), so the figures measure mmfeat's requests and the Python server's cost
@@ -96,7 +96,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=200_000)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--texts", type=int, default=3000)
+    p.add_argument("--texts", type=int, default=2900)
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,5 @@
 """A local S3-compatible server (moto) on 127.0.0.1 for object-store tests, and clients of it."""
+import re
 import socket
 import subprocess
 import sys
@@ -63,10 +64,10 @@ class S3Server:
         """Requests served so far by HTTP method (needs ``request_log``): werkzeug logs one line each."""
         counts: dict[str, int] = {}
         with open(self.request_log, errors="replace") as f:
-            for line in f:
-                for method in ("GET", "PUT", "HEAD", "POST", "DELETE"):
-                    if f'"{method} /' in line:
-                        counts[method] = counts.get(method, 0) + 1
+            for line in f:  # some lines are coloured: ANSI escapes sit between the quote and the method
+                match = re.search(r'"(?:\x1b\[[0-9;]*m)*(GET|PUT|HEAD|POST|DELETE) /', line)
+                if match:
+                    counts[match.group(1)] = counts.get(match.group(1), 0) + 1
         return counts
 
     def stop(self):
