@@ -11,8 +11,10 @@ fold, 0.726 on test). The concatenated linear probe is near the Bayes rule on Ga
 views like these (0.796); the demo's README table compares with it on real features.
 """
 import numpy as np
+import pytest
 
 from mmfeat import FeatureStore
+from mmfeat.errors import SpecError
 from mmfeat.train.config import TrainConfig
 from mmfeat.train.inference import evaluate_run
 from mmfeat.train.run import train
@@ -49,3 +51,25 @@ def test_a_later_stage_adds_to_the_chain_instead_of_drowning_it(tmp_path):
     best_single = max(probes[f"probe:{m}"]["test"]["accuracy"] for m in ("a", "b"))
     assert metrics["test"]["accuracy"] > best_single + 0.05  # two views beat either one clearly
     assert evaluate_run(tmp_path / "run")["test"] == metrics["test"]  # the saved chain reproduces it
+
+
+def test_select_scores_each_stage_out_of_fold_over_train_and_val(tmp_path):
+    shifted_store(tmp_path, n=300)
+    raw = {"store": str(tmp_path / "store"), "features": ["a", "b"], "out": str(tmp_path / "run"),
+           "labels": {"path": str(tmp_path / "labels.jsonl"), "column": "label", "group_column": "person",
+                      "val": 0.2, "test": 0.3},
+           "mode": "sequential", "folds": 3, "epochs": 8, "patience": 3, "baselines": False, "stages": ["a", "b"],
+           "select": {"hidden": [0, 8], "weight_decay": [0.01], "dropout": [0.0], "modality_dropout": [0.0, 0.3]}}
+    metrics = train(TrainConfig.from_dict(raw), progress=False)
+    counts, selection = metrics["counts"], metrics["selection"]
+    assert [s["name"] for s in selection["stages"]] == ["a", "b"] and selection["group_aware"]
+    for stage, record in zip(selection["stages"], metrics["sequential"]["stages"]):
+        assert [c["hidden"] for c in stage["candidates"]] == [0, 8]  # modality dropout does not apply
+        best = max(stage["candidates"], key=lambda c: (c["accuracy"], -c["nll"]))
+        assert stage["chosen"]["hidden"] == best["hidden"] == record["params"]["hidden"]
+        assert record["train_rows"] == counts["n_train"] + counts["n_val"]  # folds over train + val
+    assert metrics["val"]["rows"].startswith("out-of-fold")
+    assert evaluate_run(tmp_path / "run")["test"] == metrics["test"]
+    for over, words in (({"select": {"folds": 3}}, "select.folds"), ({"select": {}, "oof": False}, "oof: true")):
+        with pytest.raises(SpecError, match=words):
+            TrainConfig.from_dict({**raw, **over})
