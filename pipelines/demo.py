@@ -197,8 +197,8 @@ def main():
     code = mmfeat(["predict", str(run_dir), "--name", "digit_probs"])
     if code != 0:
         raise SystemExit(code)
-    print(f"seconds: generate + extract {extracted - started:.1f}, train {len(results)} runs {trained - extracted:.1f}, "
-          f"predict {time.perf_counter() - trained:.1f}")
+    print(f"seconds: generate + extract {extracted - started:.1f}, train {len(results)} runs "
+          f"{trained - extracted:.1f}, predict {time.perf_counter() - trained:.1f}")
     failed = [name for name in RECOMMENDED if not verdicts[name].get("beats")]
     if failed:
         raise SystemExit(f"recommended mode(s) {', '.join(failed)} did not beat the best linear baseline")
