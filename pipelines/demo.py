@@ -115,15 +115,9 @@ def extract(root: Path, manifest: Path) -> Path:
 def run_all(root: Path, store: Path, manifest: Path, fusions=("concat", "late", "gated", "lowrank"),
             sequential: bool = True) -> dict:
     """Train every mode on the same group split (whole people held out for val and test)."""
-    import torch
-
     from mmfeat.train.config import SelectConfig, TrainConfig
     from mmfeat.train.run import train
 
-    # These models are small (batches of 256 rows, widths of 64): one thread does them as fast, and on a
-    # shared 2-core machine two threads spinning against other processes made training 10-15x slower
-    # (measured: the sequential run 130-240 s with two threads, 17 s with one; same figures).
-    torch.set_num_threads(1)
     base = TrainConfig.from_dict({
         "store": str(store), "features": FEATURES, "out": str(root / "runs"),
         "labels": {"path": str(manifest), "column": "label", "group_column": "person", "val": 0.15, "test": 0.25},
@@ -172,6 +166,13 @@ def main():
     ap.add_argument("--out", default="demo_out")
     ap.add_argument("--reuse-store", action="store_true", help="keep OUT/store and its manifest (train only)")
     args = ap.parse_args()
+    import torch
+
+    # The demo's models are small (batches of 256 rows, widths of 64; MiniLM on short texts): one thread
+    # does them about as fast, and on a shared 2-core machine two threads spinning against other
+    # processes were 3-15x slower (measured: the sequential run 130-240 s with two threads, 17 s with
+    # one; MiniLM extraction 6-23 s with two, 7.5 s with one; same figures).
+    torch.set_num_threads(1)
     root = Path(args.out)
     manifest = root / "manifest.jsonl"
     started = time.perf_counter()
