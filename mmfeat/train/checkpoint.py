@@ -15,6 +15,8 @@ from mmfeat.store.files import replace_json
 from mmfeat.train.loop import predict
 from mmfeat.train.metrics import softmax
 from mmfeat.train.model import JointModel
+from mmfeat.train.sequential import log_probs
+from mmfeat.train.stage_model import build_stage
 from mmfeat.train.tensors import with_extra
 
 WEIGHTS, CONFIG = "model.safetensors", "model.json"
@@ -44,9 +46,12 @@ def _tensor(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(x if x.flags.writeable else x.copy())
 
 
-def _build(config: dict, state: dict) -> JointModel:
-    model = JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
-                       dropout=config["dropout"], sequence=config.get("sequence"))
+def _build(config: dict, state: dict, stage: bool = False):
+    if stage:
+        model = build_stage(config)
+    else:
+        model = JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
+                           dropout=config["dropout"], sequence=config.get("sequence"))
     model.load_state_dict(state)
     return model.eval()
 
@@ -69,7 +74,8 @@ class Checkpoint:
             self.model = _build(self.meta["model"], state)
         else:
             self.stages = [[_build(c, {k.split(".", 2)[2]: v for k, v in state.items()
-                                       if k.startswith(f"stage{s}.fold{f}.")}) for f, c in enumerate(configs)]
+                                       if k.startswith(f"stage{s}.fold{f}.")}, stage=True)
+                            for f, c in enumerate(configs)]
                            for s, configs in enumerate(self.meta["stages"])]
 
     @property
@@ -87,12 +93,14 @@ class Checkpoint:
             return predict(self.model, [_tensor(x) for x in xs], _tensor(mask))
         n = len(mask)
         probs = np.tile(np.asarray(self.meta["prior"], np.float32), (n, 1))
+        # Offset stages read the previous stage's log-probabilities; runs before them read probabilities.
+        handed = log_probs if self.meta.get("stage_input") == "log_probs" else (lambda p: p)
         for k, (name, models) in enumerate(zip(self.meta["order"], self.stages)):
             m = self.features.index(name)
             rows = np.flatnonzero(mask[:, m] > 0)  # rows missing this modality keep the previous stage's output
             if not len(rows):
                 continue
-            x = xs[m][rows] if k == 0 else with_extra(xs[m][rows], probs[rows])
+            x = xs[m][rows] if k == 0 else with_extra(xs[m][rows], handed(probs[rows]))
             x = _tensor(x)
             ones = torch.ones(len(rows), 1)
             averaged = np.zeros((len(rows), probs.shape[1]), np.float32)

@@ -41,11 +41,10 @@ class SelectConfig:
     folds: int = 0
     refit: bool = True
 
-    def grid(self) -> list:
-        """Every candidate as a dict of the four settings, in a fixed order."""
+    def grid(self, keys=("hidden", "weight_decay", "dropout", "modality_dropout")) -> list:
+        """Every candidate as a dict of the settings ``keys`` (default all four), in a fixed order."""
         import itertools
 
-        keys = ("hidden", "weight_decay", "dropout", "modality_dropout")
         return [dict(zip(keys, values)) for values in itertools.product(*(getattr(self, k) for k in keys))]
 
 
@@ -115,8 +114,8 @@ class TrainConfig:
         if config.loader == "stream" and (config.mode == "sequential" or config.sequences):
             raise SpecError(f"{origin}: loader: stream supports joint mode over pooled vectors; "
                             f"use loader: memory for sequential mode or sequences")
-        if config.select is not None and (config.mode != "joint" or config.loader != "memory"):
-            raise SpecError(f"{origin}: select: model selection supports mode: joint with loader: memory")
+        if config.select is not None:
+            check_select(config, origin)
         return config
 
 
@@ -152,6 +151,19 @@ def check_ranges(config, origin: str) -> None:
             raise SpecError(f"{origin}: select.{name}: values must be {RANGES[name][1]}, got {bad[0]!r}")
     if select.folds == 1 or select.folds < 0:
         raise SpecError(f"{origin}: select.folds: 0 (score on the val split) or >= 2, got {select.folds}")
+
+
+def check_select(config, origin: str) -> None:
+    """``select`` runs in memory; in sequential mode it scores each stage on its out-of-fold outputs."""
+    if config.loader != "memory":
+        raise SpecError(f"{origin}: select: model selection needs loader: memory")
+    if config.mode != "sequential":
+        return
+    if config.select.folds:
+        raise SpecError(f"{origin}: select.folds: sequential mode scores each stage on its out-of-fold outputs "
+                        f"over train + val (the run's group folds, `folds`); leave select.folds at 0")
+    if not config.oof:
+        raise SpecError(f"{origin}: select: sequential selection scores out-of-fold outputs; it needs oof: true")
 
 
 def load_config(path) -> TrainConfig:

@@ -19,7 +19,7 @@ HELP = {
     "task": "multiclass | multilabel | regression",
     "mode": "joint (fused branches) | sequential (stacked stages)",
     "fusion": "joint: concat | late | gated | lowrank | tensor",
-    "stages": "sequential order (default: by linear-probe val accuracy)",
+    "stages": "sequential order (default: by linear-probe val accuracy, weakest first)",
     "complete_cases": "keep only ids present in every feature set",
     "loader": "memory | stream (one bucket at a time)",
     "sequences": "feature sets fed as chunk sequences (attention pooling)",
@@ -37,7 +37,8 @@ HELP = {
     "seed": "seed of initialisation and batching",
     "baselines": "fit linear-probe baselines (per modality, concat, product)",
     "select": "model selection: {} for the default grid, or lists for hidden, weight_decay, dropout, "
-              "modality_dropout, and folds (0: val split, k: group k-fold CV)",
+              "modality_dropout, and folds (0: val split, k: group k-fold CV); sequential: per stage, "
+              "out-of-fold over train + val",
 }
 
 

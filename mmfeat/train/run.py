@@ -152,30 +152,41 @@ def train(cfg, *, progress: bool = True, storage_options: dict | None = None) ->
 
 
 def stage_order(cfg, metrics) -> list:
-    """The configured stage order, or modalities by their linear probe's val accuracy, best first."""
+    """The configured stage order, or modalities by their linear probe's val accuracy, weakest first: each
+    stage corrects the chain before it, and the last one (the most informative modality) has the final word."""
     if cfg.stages:
         return list(cfg.stages)
     probes = metrics.get("baselines", {})
-    return sorted(cfg.features, key=lambda n: -probes.get(f"probe:{n}", {}).get("val", {}).get("accuracy", 0))
+    return sorted(cfg.features, key=lambda n: probes.get(f"probe:{n}", {}).get("val", {}).get("accuracy", 0))
 
 
 def train_sequential(ds, cfg, metrics, out, progress):
-    from mmfeat.train.sequential import run_stages
+    from mmfeat.train.sequential import log_probs, run_stages
 
     if cfg.task != "multiclass":
         raise MmfeatError(f"{cfg.origin}: sequential mode supports task: multiclass")
     order = stage_order(cfg, metrics)
-    probs, stages, prior = run_stages(ds, cfg, order, len(ds.classes), progress=progress)
-    logits = np.log(np.clip(probs, 1e-7, 1))
-    temperature = fit_temperature(logits[ds.rows("val")], ds.y[ds.rows("val")])
+    probs, stages, prior, pool = run_stages(ds, cfg, order, len(ds.classes), progress=progress)
+    logits = log_probs(probs)
+    # Temperature on rows the chain predicted out of sample: val, or with select every pool row (out-of-fold).
+    held = ds.rows("val") if cfg.select is None else pool
+    temperature = fit_temperature(logits[held], ds.y[held])
     main = {part: evaluate(cfg.task, logits[ds.rows(part)], ds.y[ds.rows(part)], len(ds.classes), temperature)
             for part in ("val", "test")}
+    if cfg.select is not None:
+        main["val"]["rows"] = "out-of-fold (group folds over train + val)"
+        metrics["selection"] = {
+            "scoring": f"per stage, out-of-fold over train + val ({'group ' if ds.groups is not None else ''}"
+                       f"{cfg.folds}-fold)", "group_aware": ds.groups is not None,
+            "stages": [{"name": s["name"], "chosen": s["params"], "candidates": s["candidates"]} for s in stages],
+            "temperature_rows": "out-of-fold rows of train + val"}
     metrics["sequential"] = {"order": order, "oof": cfg.oof, "folds": cfg.folds, "temperature": temperature,
-                             "stages": [{k: v for k, v in s.items() if k not in ("models", "histories")}
+                             "stage_input": "log_probs", "trained_on": "train + val" if cfg.select else "train",
+                             "stages": [{k: v for k, v in s.items() if k not in ("models", "histories", "candidates")}
                                         for s in stages], **main}
     save_sequential(out, [s["models"] for s in stages], {
         "order": order, "features": list(cfg.features), "feature_dims": ds.dims,
-        "classes": ds.classes, "task": cfg.task,
+        "classes": ds.classes, "task": cfg.task, "stage_input": "log_probs",
         "temperature": temperature, "prior": [float(p) for p in prior]})
     # Modality subsets through the saved chain (a masked modality falls back to the previous stage).
     ckpt = Checkpoint(out)

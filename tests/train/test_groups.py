@@ -138,3 +138,22 @@ def test_sequential_out_of_fold_uses_group_folds(tmp_path):
     groups = np.array([f"g{k % 7}" for k in range(70)], dtype=object)
     fold = fold_of(70, 3, 0, groups)
     assert all(len(set(fold[groups == g])) == 1 for g in set(groups))
+
+
+def test_probes_are_fit_once_per_data_and_refit_when_it_changes(tmp_path):
+    from mmfeat.train import baselines
+    from mmfeat.train.data import open_data
+
+    group_store(tmp_path, n=300)
+    cfg = run_config(tmp_path, epochs=2)
+    ds = open_data(cfg, FeatureStore(cfg.store))
+    baselines.FITTED.clear()
+    first = baselines.linear_baselines(ds, ["a", "b"], "multiclass", 3)
+    first["probe:a"]["C"] = "changed by the caller"  # callers get copies
+    again = baselines.linear_baselines(ds, ["a", "b"], "multiclass", 3)
+    assert again["probe:a"]["C"] != "changed by the caller" and len(baselines.FITTED) == 1
+    fresh = baselines._linear_baselines(ds, ["a", "b"], "multiclass", 3)
+    assert again == fresh
+    ds.y[ds.rows("train")[:40]] = (ds.y[ds.rows("train")[:40]] + 1) % 3  # other labels: other probes
+    changed = baselines.linear_baselines(ds, ["a", "b"], "multiclass", 3)
+    assert changed == baselines._linear_baselines(ds, ["a", "b"], "multiclass", 3) and changed != fresh
