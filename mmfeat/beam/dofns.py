@@ -7,9 +7,11 @@ from apache_beam.utils import shared
 
 from mmfeat.errors import MmfeatError, ModelLoadError
 from mmfeat.extract.candidates import index_shard
+from mmfeat.extract.deferred import Deferred
 from mmfeat.extract.unit_job import UnitJob
 from mmfeat.plugins import load_plugins
 from mmfeat.store.files import replace_json
+from mmfeat.store.objects import is_url
 
 NAMESPACE = "mmfeat"
 
@@ -69,6 +71,14 @@ class ExtractUnitDoFn(beam.DoFn):
     def setup(self):
         load_plugins(self.ctx.plugins)
         self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
+        # On an object store, publishing and stats writes overlap the next unit's work (a request each).
+        self.deferred = Deferred(inline=not is_url(self.ctx.store_root))
+
+    def finish_bundle(self):
+        self.deferred.drain()  # a bundle is done only when its commits are visible
+
+    def teardown(self):
+        self.deferred.close()
 
     def _encoder(self):
         def load():
@@ -92,7 +102,8 @@ class ExtractUnitDoFn(beam.DoFn):
 
     def process(self, keyed):
         (bucket, slot), elements = keyed
-        stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator).run(elements)
+        stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
+                        self.deferred).run(elements)
         for counter, key in self.COUNTERS:
             self.counters[counter].inc(stats[key])
         self.unit_ms.update(int(stats["seconds"]["total"] * 1000))

@@ -4,7 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 from mmfeat.errors import MmfeatError
-from mmfeat.store.objects import as_path
+from mmfeat.store.objects import as_path, read_many
 
 COUNTS = ("n_input", "n_ok", "n_error", "n_skipped", "n_encoded", "n_reused", "n_batches", "n_commits")
 
@@ -18,8 +18,8 @@ def merge_unit_stats(run_dir: Path) -> dict:
     totals = Counter({k: 0 for k in COUNTS})
     errors, skipped, seconds, workers = Counter(), Counter(), Counter(), Counter()
     buckets, units = set(), 0
-    for path in sorted(as_path(run_dir).glob("unit=*.json")):
-        stats = json.loads(path.read_text())
+    for raw in read_many(sorted(as_path(run_dir).glob("unit=*.json"))):
+        stats = json.loads(raw)
         units += 1
         buckets.add(stats["bucket"])
         totals.update({k: stats.get(k, 0) for k in COUNTS})
@@ -36,7 +36,7 @@ def merge_unit_stats(run_dir: Path) -> dict:
 def rows_read(run_dir: Path) -> int | None:
     """Rows the readers reported (one file per shard), or None if no reader wrote one."""
     paths = list((as_path(run_dir) / "read").glob("*.json"))
-    return sum(json.loads(p.read_text())["rows"] for p in paths) if paths else None
+    return sum(json.loads(raw)["rows"] for raw in read_many(paths)) if paths else None
 
 
 def check_accounting(report: dict, n_read: int | None) -> None:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from mmfeat.errors import CommitConflictError
 from mmfeat.records import ErrorRow
+from mmfeat.extract.deferred import INLINE
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.layout import bucket_dir
 from mmfeat.store.parts import data_table, discard, errors_table, write_part
@@ -53,9 +54,9 @@ class CommitResult:
 class UnitWriter:
     """Writes a unit's chunks into its bucket; one instance per unit."""
 
-    def __init__(self, ctx, bucket: int, slot: int, n_slots: int, set_dir, index):
+    def __init__(self, ctx, bucket: int, slot: int, n_slots: int, set_dir, index, deferred=INLINE):
         self.ctx, self.bucket, self.slot, self.n_slots = ctx, bucket, slot, n_slots
-        self.set_dir, self.index = set_dir, index
+        self.set_dir, self.index, self.deferred = set_dir, index, deferred
         self.log = BucketLog(set_dir, bucket, hashed=ctx.log_hashes)
         self._serial = 0
 
@@ -136,7 +137,8 @@ class UnitWriter:
             info = {"run_id": self.ctx.run_id, "fingerprint": self.ctx.fingerprint, "time": time.time(),
                     "unit": [self.bucket, self.slot, self.n_slots]}
             try:
-                result.version = self.log.commit(state, add=add, remove=remove, info=info)
+                result.version = self.log.commit(state, add=add, remove=remove, info=info,
+                                                 defer=self.deferred.submit)
                 self.index.note_committed(data, out.ids, out.ckeys, errors_entry, out.errors + result.conflicts,
                                           self.ctx.fingerprint)
                 return result

@@ -26,6 +26,7 @@ from mmfeat.errors import InputError
 from mmfeat.extract.candidates import Candidate
 from mmfeat.extract.chunking import plan_chunks
 from mmfeat.extract.dedup import resolve_duplicate_ids
+from mmfeat.extract.deferred import INLINE, Deferred
 from mmfeat.extract.encoding import encode_values
 from mmfeat.extract.memory import release_free_memory
 from mmfeat.extract.progress import record_progress
@@ -82,8 +83,10 @@ def _size(value) -> int:
 class UnitJob:
     """Processes every row of one unit; ``run(elements)`` returns the unit's stats."""
 
-    def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator):
-        self.ctx, self.bucket, self.slot = ctx, bucket, slot
+    def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator,
+                 deferred: Deferred = INLINE):
+        """``deferred`` takes the after-commit steps (see ``mmfeat.extract.deferred``); inline by default."""
+        self.ctx, self.bucket, self.slot, self.deferred = ctx, bucket, slot, deferred
         self.get_encoder, self.source, self.validator = get_encoder, source, validator
         if ctx.n_buckets is None:
             store = FeatureStore(ctx.store_root, storage_options=ctx.storage_options)
@@ -92,7 +95,7 @@ class UnitJob:
             self.n_buckets = ctx.n_buckets
             self.set_dir = store_path(ctx.store_root, ctx.storage_options) / check_name(ctx.spec.name)
         self.index = SlotIndex(self.set_dir, bucket, slot, self.n_buckets, ctx.n_slots)
-        self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index)
+        self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index, deferred)
         self.counts = Counter()
         self.skipped, self.reasons, self.seconds = Counter(), Counter(), Counter()
         self.versions: list[int] = []
@@ -122,8 +125,8 @@ class UnitJob:
         if self.ctx.sync:
             self._list_absent(refs, inline, read_errors)
         stats = self._stats(n_input, t_start)
-        replace_json(self.set_dir / "_runs" / self.ctx.run_id / f"unit={unit_name(self.bucket, self.slot)}.json",
-                     stats)
+        self.deferred.submit(replace_json, self.set_dir / "_runs" / self.ctx.run_id /
+                             f"unit={unit_name(self.bucket, self.slot)}.json", stats)
         log.info("%s unit %s: %d in, %d ok, %d errors, %d skipped, %d commit(s)", self.ctx.spec.name,
                  unit_name(self.bucket, self.slot), n_input, stats["n_ok"], stats["n_error"], stats["n_skipped"],
                  len(self.versions))

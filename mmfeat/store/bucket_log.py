@@ -65,6 +65,18 @@ class BucketState:
         self.head = record.get("hash") or record_hash(record)
 
 
+def finish_commit(set_dir, published: list[str], removed: list[str]) -> None:
+    """Make a recorded commit visible: publish its new parts, move the parts it replaced to ``_trash``."""
+    for rel in published:
+        publish(set_dir, rel)
+    for rel in removed:
+        trash(set_dir, rel)
+
+
+def _now(fn, *args):
+    fn(*args)
+
+
 class BucketLog:
     """Reads and appends the commit log of one bucket of one feature set."""
 
@@ -168,13 +180,15 @@ class BucketLog:
         return state.copy()
 
     def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
-               checkpoint: bool = False) -> int:
+               checkpoint: bool = False, defer=None) -> int:
         """Append the commit after ``base``; raise CommitConflictError if someone else did first.
 
         ``add`` entries come from ``write_part`` (their files are staged, and
         published here once the record exists); ``remove`` paths are moved to
         ``_trash``. ``checkpoint`` (used by repair) makes ``add`` the complete
-        live set and restarts the hash chain.
+        live set and restarts the hash chain. ``defer(fn, *args)``, if given, runs
+        the publishing and trashing later (see ``mmfeat.extract.deferred``): the
+        commit has happened once its record exists.
         """
         if RESERVED & info.keys():
             raise ValueError(f"commit info may not use the keys {sorted(RESERVED & info.keys())}")
@@ -195,10 +209,7 @@ class BucketLog:
                 f"run was extracting it (version {version} exists). Nothing from this run was published "
                 f"for that bucket; rerun the job to add the remaining rows."
             )
-        for entry in add:
-            publish(self.set_dir, entry["path"])
-        for path in remove:
-            trash(self.set_dir, path)
+        (defer or _now)(finish_commit, self.set_dir, [entry["path"] for entry in add], list(remove))
         state = base.copy()
         state.apply(record)
         self._cache = self._known = state

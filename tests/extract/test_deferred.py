@@ -1,0 +1,52 @@
+"""After-commit steps: run in order on one thread, and a failure fails the bundle at drain."""
+import threading
+
+import pytest
+
+from mmfeat.extract.deferred import Deferred
+
+
+def test_steps_run_in_submission_order_off_the_calling_thread_and_drain_waits_for_them():
+    done, gate, threads = [], threading.Event(), set()
+
+    def step(k):
+        gate.wait(5)
+        threads.add(threading.current_thread().name)
+        done.append(k)
+
+    deferred = Deferred()
+    for k in range(5):
+        deferred.submit(step, k)
+    assert done == []  # the caller went on while the steps wait
+    gate.set()
+    deferred.drain()
+    assert done == [0, 1, 2, 3, 4]
+    assert threads == {next(iter(threads))} and threading.current_thread().name not in threads
+    deferred.close()
+
+
+def test_drain_raises_the_first_failure_after_every_step_ran():
+    done = []
+
+    def fail(message):
+        done.append(message)
+        raise OSError(message)
+
+    deferred = Deferred()
+    deferred.submit(fail, "first")
+    deferred.submit(done.append, "after")
+    deferred.submit(fail, "second")
+    with pytest.raises(OSError, match="first"):
+        deferred.drain()
+    assert done == ["first", "after", "second"]
+    deferred.drain()  # nothing pending any more
+    deferred.close()
+
+
+def test_inline_runs_each_step_at_once():
+    done = []
+    deferred = Deferred(inline=True)
+    deferred.submit(done.append, 1)
+    assert done == [1]
+    with pytest.raises(ValueError):
+        deferred.submit(int, "x")
