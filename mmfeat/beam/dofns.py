@@ -71,8 +71,11 @@ class ExtractUnitDoFn(beam.DoFn):
     def setup(self):
         load_plugins(self.ctx.plugins)
         self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
-        # On an object store, publishing and stats writes overlap the next unit's work (a request each).
-        self.deferred = Deferred(inline=not is_url(self.ctx.store_root))
+        # On an object store, publishing and stats writes overlap the next unit's work (a request each),
+        # and a unit starts from the bucket state this worker last saw (see UnitJob: ``logs``).
+        remote = is_url(self.ctx.store_root)
+        self.deferred = Deferred(inline=not remote)
+        self.logs = {} if remote else None
 
     def finish_bundle(self):
         self.deferred.drain()  # a bundle is done only when its commits are visible
@@ -103,7 +106,7 @@ class ExtractUnitDoFn(beam.DoFn):
     def process(self, keyed):
         (bucket, slot), elements = keyed
         stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
-                        self.deferred).run(elements)
+                        self.deferred, self.logs).run(elements)
         for counter, key in self.COUNTERS:
             self.counters[counter].inc(stats[key])
         self.unit_ms.update(int(stats["seconds"]["total"] * 1000))

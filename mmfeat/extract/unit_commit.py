@@ -54,10 +54,11 @@ class CommitResult:
 class UnitWriter:
     """Writes a unit's chunks into its bucket; one instance per unit."""
 
-    def __init__(self, ctx, bucket: int, slot: int, n_slots: int, set_dir, index, deferred=INLINE):
+    def __init__(self, ctx, bucket: int, slot: int, n_slots: int, set_dir, index, deferred=INLINE, log=None):
+        """``log``: the bucket's BucketLog, shared by the units one worker runs (see ``UnitJob``)."""
         self.ctx, self.bucket, self.slot, self.n_slots = ctx, bucket, slot, n_slots
         self.set_dir, self.index, self.deferred = set_dir, index, deferred
-        self.log = BucketLog(set_dir, bucket, hashed=ctx.log_hashes)
+        self.log = log or BucketLog(set_dir, bucket, hashed=ctx.log_hashes)
         self._serial = 0
 
     def _name(self) -> str:

@@ -37,6 +37,7 @@ from mmfeat.extract.units import DEFAULT_SLOTS, ShardRefs, id_digest, unit_name
 from mmfeat.records import ErrorRow, Record
 from mmfeat.sources.timestamps import content_part, with_event_time
 from mmfeat.store import FeatureStore
+from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.files import replace_json
 from mmfeat.store.layout import check_name, store_path
 from mmfeat.store.parts import read_part
@@ -84,8 +85,15 @@ class UnitJob:
     """Processes every row of one unit; ``run(elements)`` returns the unit's stats."""
 
     def __init__(self, ctx: RunContext, bucket: int, slot: int, get_encoder, source, validator,
-                 deferred: Deferred = INLINE):
-        """``deferred`` takes the after-commit steps (see ``mmfeat.extract.deferred``); inline by default."""
+                 deferred: Deferred = INLINE, logs: dict | None = None):
+        """``deferred`` takes the after-commit steps (see ``mmfeat.extract.deferred``); inline by default.
+
+        ``logs`` (bucket -> BucketLog), kept by a worker across the units of one run, lets a unit start
+        from the bucket state the worker last saw instead of listing and reading the log again (a list
+        and a GET or two on an object store). That state may be stale if other workers committed to the
+        bucket since: the unit's first commit then fails to create its version, replays the log and
+        rebases (rows stored meanwhile with the same content are dropped), so nothing is stored twice.
+        """
         self.ctx, self.bucket, self.slot, self.deferred = ctx, bucket, slot, deferred
         self.get_encoder, self.source, self.validator = get_encoder, source, validator
         if ctx.n_buckets is None:
@@ -95,7 +103,10 @@ class UnitJob:
             self.n_buckets = ctx.n_buckets
             self.set_dir = store_path(ctx.store_root, ctx.storage_options) / check_name(ctx.spec.name)
         self.index = SlotIndex(self.set_dir, bucket, slot, self.n_buckets, ctx.n_slots)
-        self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index, deferred)
+        shared = None if logs is None else logs.setdefault(bucket, BucketLog(self.set_dir, bucket,
+                                                                             hashed=ctx.log_hashes))
+        self.start_from_known = logs is not None
+        self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index, deferred, shared)
         self.counts = Counter()
         self.skipped, self.reasons, self.seconds = Counter(), Counter(), Counter()
         self.versions: list[int] = []
@@ -113,7 +124,8 @@ class UnitJob:
                 read_errors.append(ErrorRow(*payload))
             # "sync": no row, it only makes the unit run so it can list what its input lacks
         n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
-        self.index.refresh(self.writer.log.state())
+        bucket_log = self.writer.log
+        self.index.refresh(bucket_log.known_state() if self.start_from_known else bucket_log.state())
         run_dir, done = self.set_dir / "_runs" / self.ctx.run_id, 0
         for chunk in self._chunks(refs, inline, read_errors):
             self._process(chunk)
