@@ -18,7 +18,6 @@ class Deferred:
     """A FIFO of after-commit steps: ``submit(fn, *args)``, then ``drain()``. ``inline`` runs each at once."""
 
     def __init__(self, inline: bool = False):
-        self.inline = inline
         self._pool = None if inline else ThreadPoolExecutor(1, thread_name_prefix="mmfeat-after-commit")
         self._pending: list[Future] = []
 

@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from mmfeat.errors import CommitConflictError
-from mmfeat.records import ErrorRow
 from mmfeat.extract.deferred import INLINE
+from mmfeat.records import ErrorRow
 from mmfeat.store.bucket_log import BucketLog
 from mmfeat.store.layout import bucket_dir
 from mmfeat.store.parts import data_table, discard, errors_table, write_part

@@ -73,10 +73,6 @@ def finish_commit(set_dir, published: list[str], removed: list[str]) -> None:
         trash(set_dir, rel)
 
 
-def _now(fn, *args):
-    fn(*args)
-
-
 class BucketLog:
     """Reads and appends the commit log of one bucket of one feature set."""
 
@@ -209,7 +205,11 @@ class BucketLog:
                 f"run was extracting it (version {version} exists). Nothing from this run was published "
                 f"for that bucket; rerun the job to add the remaining rows."
             )
-        (defer or _now)(finish_commit, self.set_dir, [entry["path"] for entry in add], list(remove))
+        published = [entry["path"] for entry in add]
+        if defer is None:
+            finish_commit(self.set_dir, published, list(remove))
+        else:
+            defer(finish_commit, self.set_dir, published, list(remove))
         state = base.copy()
         state.apply(record)
         self._cache = self._known = state

@@ -17,8 +17,9 @@ def set_problems(set_dir: Path, n_buckets: int, meta: dict | None = None) -> lis
     ``meta``: the set's ``feature_set.json`` if the caller has read it."""
     problems = []
     try:
-        recorded = (meta if meta is not None else json.loads((set_dir / "feature_set.json").read_text())).get(
-            "n_buckets")
+        if meta is None:
+            meta = json.loads((set_dir / "feature_set.json").read_text())
+        recorded = meta.get("n_buckets")
     except FileNotFoundError:
         recorded = None
     if recorded is not None and recorded != n_buckets:

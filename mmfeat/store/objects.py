@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -242,8 +243,6 @@ def read_many(paths) -> list[bytes]:
     paths = list(paths)
     if not any(isinstance(p, ObjectPath) for p in paths):
         return [p.read_bytes() for p in paths]
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(8, thread_name_prefix="mmfeat-read") as pool:
         return list(pool.map(lambda p: p.read_bytes(), paths))
 

@@ -52,8 +52,9 @@ class PinnedStore(FeatureStore):
 
     def read_bucket(self, name: str, bucket: int, *, kind: str = "data", columns=None, verify=True):
         """The bucket's rows at the pinned version, from wherever its parts are now."""
-        self.check_layout(name)
-        state = self.bucket_state(name, bucket)
+        with self.one_pass():  # the set's metadata is read once, for the check and for the log
+            self.check_layout(name)
+            state = self.bucket_state(name, bucket)
         tables = [self._read_part(name, bucket, entry, columns, verify) for entry in state.files(kind)]
         return bucket_table(tables, kind, columns)
 

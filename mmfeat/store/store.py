@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,14 @@ EMPTY_DATA = pa.schema([("id", pa.string()), ("embedding", pa.list_(pa.float32()
 READ_ATTEMPTS = 4  # a reader racing a commit sees at most a publish or a trash in flight; retries settle it
 
 
+@dataclass
+class _Pass:
+    """What ``FeatureStore.one_pass`` remembers: each set's metadata, and the sets whose layout is checked."""
+
+    meta: dict = field(default_factory=dict)
+    checked: set = field(default_factory=set)
+
+
 class FeatureStore:
     """A directory of feature sets sharing one bucket layout.
 
@@ -39,7 +48,7 @@ class FeatureStore:
         self.root, self.n_buckets = layout.open_root(root, create=create, n_buckets=n_buckets,
                                                      storage_options=storage_options)
         self.storage_options = dict(storage_options or {})  # never printed: it may hold credentials
-        self._pass: dict | None = None  # inside one_pass(): set name -> metadata, layout checked
+        self._pass: _Pass | None = None  # set inside one_pass()
 
     def __repr__(self):
         return f"FeatureStore({str(self.root)!r}, n_buckets={self.n_buckets})"
@@ -56,11 +65,11 @@ class FeatureStore:
     def info(self, name: str) -> dict:
         """The feature set's metadata: spec, fingerprint, model identity, creator."""
         memo = self._pass
-        if memo is not None and name in memo:
-            return memo[name]
+        if memo is not None and name in memo.meta:
+            return memo.meta[name]
         meta = feature_set.load(self.set_dir(name))
         if memo is not None:
-            memo[name] = meta
+            memo.meta[name] = meta
         return meta
 
     @contextmanager
@@ -71,7 +80,7 @@ class FeatureStore:
         if self._pass is not None:  # nested: the outer pass holds
             yield self
             return
-        self._pass = {}
+        self._pass = _Pass()
         try:
             yield self
         finally:
@@ -91,16 +100,15 @@ class FeatureStore:
 
     def check_layout(self, name: str) -> None:
         """Raise StoreError if the set's bucket count or bucket directories do not match the store."""
-        checked = f"{name}\0layout"
-        if self._pass is not None and checked in self._pass:
+        memo = self._pass
+        if memo is not None and name in memo.checked:
             return
-        meta = self.info(name)
-        problems = set_problems(self.set_dir(name), self.n_buckets, meta)
+        problems = set_problems(self.set_dir(name), self.n_buckets, self.info(name))
         if problems:
             path, problem = problems[0]
             raise StoreError(f"{self.set_dir(name) / path}: {problem}. {repair_hint(self.set_dir(name))}")
-        if self._pass is not None:
-            self._pass[checked] = True
+        if memo is not None:
+            memo.checked.add(name)
 
     def runs(self, name: str) -> list[dict]:
         """Run reports of a feature set, oldest first."""
@@ -227,9 +235,10 @@ class FeatureStore:
         went; a stray visible file or a part still missing after re-reading
         the log is damage, reported naming the file.
         """
-        self.check_layout(name)
+        with self.one_pass():  # the set's metadata is read once, for the check and for the log
+            self.check_layout(name)
+            log = self._log(name, bucket)
         set_dir = self.set_dir(name)
-        log = self._log(name, bucket)
         for attempt in range(READ_ATTEMPTS):
             time.sleep(0.05 * attempt)
             listed = visible_files(set_dir, bucket)

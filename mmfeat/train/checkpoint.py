@@ -47,11 +47,7 @@ def _tensor(x: np.ndarray) -> torch.Tensor:
 
 
 def _build(config: dict, state: dict, stage: bool = False):
-    if stage:
-        model = build_stage(config)
-    else:
-        model = JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
-                           dropout=config["dropout"], sequence=config.get("sequence"))
+    model = build_stage(config) if stage else JointModel.from_config(config)
     model.load_state_dict(state)
     return model.eval()
 

@@ -78,6 +78,12 @@ class JointModel(nn.Module):
             self.head = nn.Sequential(nn.Linear(self.fusion.out_dim, hidden), nn.GELU(), nn.Dropout(dropout),
                                       nn.Linear(hidden, n_out))
 
+    @classmethod
+    def from_config(cls, config: dict) -> "JointModel":
+        """Rebuild a model from its saved ``config`` (the ``config`` attribute of the model that was saved)."""
+        return cls(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
+                   dropout=config["dropout"], sequence=config.get("sequence"))
+
     def set_input_stats(self, stats) -> None:
         """Set each branch's standardisation: one (mean, std) per modality, from the training rows."""
         for adapter, (mean, std) in zip(self.adapters, stats):

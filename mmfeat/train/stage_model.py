@@ -59,5 +59,4 @@ def build_stage(config: dict) -> nn.Module:
     if config.get("kind") == KIND:
         return StageModel(config["dim"], config["n_out"], hidden=config["hidden"], dropout=config["dropout"],
                           sequence=config["sequence"], offset=config["offset"])
-    return JointModel(config["dims"], config["n_out"], fusion=config["fusion"], hidden=config["hidden"],
-                      dropout=config["dropout"], sequence=config.get("sequence"))
+    return JointModel.from_config(config)
