@@ -111,9 +111,9 @@ class FeatureStore:
             memo.checked.add(name)
 
     def runs(self, name: str) -> list[dict]:
-        """Run reports of a feature set, oldest first."""
-        paths = sorted((self.set_dir(name) / "runs").glob("*.json"))
-        return [json.loads(p.read_text()) for p in paths]
+        """Run reports of a feature set, oldest first (by start time: run ids order only to the second)."""
+        reports = [json.loads(p.read_text()) for p in (self.set_dir(name) / "runs").glob("*.json")]
+        return sorted(reports, key=lambda r: (r.get("started_at", 0), r.get("run_id", "")))
 
     def counts(self, name: str) -> dict:
         """Committed row and file counts, from the log alone (no data read)."""

@@ -99,3 +99,17 @@ def test_vacuum_removes_uncommitted_parts_of_a_crashed_writer_but_not_live_ones(
     os.utime(orphan, (1, 1))
     assert filled.vacuum("tiny_text") == [orphan.relative_to(set_dir).as_posix()]
     assert not orphan.exists() and young.exists() and filled.read("tiny_text").num_rows == 64
+
+
+def test_runs_are_listed_by_start_time_even_within_one_second(tmp_path):
+    # Run ids order only to the second (time + random suffix): two runs started in one second must still
+    # come back oldest first, as `show` and the "latest run" readers assume.
+    from mmfeat.store.files import replace_json
+
+    store = FeatureStore(tmp_path / "store", create=True, n_buckets=2)
+    runs = store.set_dir("s") / "runs"
+    replace_json(runs / "20261129T111611Z-ffffffff.json", {"run_id": "20261129T111611Z-ffffffff",
+                                                          "started_at": 1.0, "status": "failed"})
+    replace_json(runs / "20261129T111611Z-00000000.json", {"run_id": "20261129T111611Z-00000000",
+                                                          "started_at": 1.5, "status": "ok"})
+    assert [r["status"] for r in store.runs("s")] == ["failed", "ok"]
