@@ -1,11 +1,18 @@
 """The store on S3 against the store on local disk: full reads, and extraction throughput.
 
-    .venv/bin/python benchmarks/object_store.py [--rows 200000] [--texts 2900 8700] [--rounds 2]
+    .venv/bin/python benchmarks/object_store.py [--rows 200000] [--texts 2900 8700] [--rounds 2] [--share-cores]
 
 S3 is a moto server on 127.0.0.1 (``moto[server]``, started here and stopped at
-the end), so the figures measure mmfeat's requests and the Python server's cost
-per request, not a network; on a real bucket each request costs more latency
-and the request counts printed here are what to multiply it by.
+the end), so the figures measure mmfeat's requests and its client-side cost per
+request, not a network; on a real bucket each request costs more latency and
+the request counts printed here are what to multiply it by.
+
+A real bucket's server does not run on the worker's cores, so by default the
+moto server gets a core of its own (the last one) and the extraction the others
+(torch uses that many threads, in both the local and the S3 runs). With
+``--share-cores`` the server runs on the extraction's cores instead: every
+request it serves then takes CPU from the encoder, a worst case no cloud
+bucket has.
 
 1. Reads: ``--rows`` × 384 float32 vectors in 16 buckets, written once locally and
    once to S3 through the same store code; ``FeatureStore.read`` verified, best of
@@ -100,6 +107,17 @@ def bench_extract(server, tmp: Path, n: int, rounds: int):
     return ratios
 
 
+def give_server_its_own_core(server) -> str:
+    """Pin the S3 server to the last CPU and this process (and the threads it starts) to the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return f"cores shared (only {len(cpus)} CPU)"
+    for thread in os.listdir("/proc/self/task"):  # the threads running already (BLAS) and, by inheritance, later ones
+        os.sched_setaffinity(int(thread), cpus[:-1])
+    os.sched_setaffinity(server.proc.pid, cpus[-1:])
+    return f"S3 server on CPU {cpus[-1]}, extraction on CPU {','.join(map(str, cpus[:-1]))}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=200_000)
@@ -108,11 +126,18 @@ def main():
                    help="corpus sizes (a unit holds about 1/64 of the corpus)")
     p.add_argument("--skip-reads", action="store_true")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--share-cores", action="store_true",
+                   help="run the S3 server on the extraction's cores (worst case) instead of a core of its own")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         server = S3Server(request_log=tmp / "requests.log")
         try:
+            import torch
+
+            placement = "cores shared with the S3 server" if args.share_cores else give_server_its_own_core(server)
+            torch.set_num_threads(len(os.sched_getaffinity(0)))
+            print(f"{placement}; torch threads: {torch.get_num_threads()}")
             os.environ.update(server.env())
             if not args.skip_reads:
                 reads = dict(bench_reads(server, tmp, args.rows, args.repeat))

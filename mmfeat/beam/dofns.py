@@ -9,6 +9,7 @@ from mmfeat.errors import MmfeatError, ModelLoadError
 from mmfeat.extract.candidates import index_shard
 from mmfeat.extract.deferred import Deferred
 from mmfeat.extract.unit_job import UnitJob
+from mmfeat.extract.unit_stats import OBJECT_STORE_FLUSH_SECONDS, UnitStatsBatch
 from mmfeat.plugins import load_plugins
 from mmfeat.store.files import replace_json
 from mmfeat.store.objects import is_url
@@ -59,8 +60,8 @@ class ExtractUnitDoFn(beam.DoFn):
                 ("encoded", "n_encoded"), ("reused", "n_reused"), ("forward_batches", "n_batches"),
                 ("commits", "n_commits"))
 
-    def __init__(self, ctx, model_key: str, source):
-        self.ctx, self.model_key, self.source = ctx, model_key, source
+    def __init__(self, ctx, model_key: str, source, run_dir):
+        self.ctx, self.model_key, self.source, self.run_dir = ctx, model_key, source, run_dir
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name, _ in self.COUNTERS}
         self.unit_ms = Metrics.distribution(NAMESPACE, "unit_ms")
         # Created here, not in setup: unpickled copies keep the handle's key, so
@@ -72,13 +73,17 @@ class ExtractUnitDoFn(beam.DoFn):
         load_plugins(self.ctx.plugins)
         self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
         # On an object store, publishing and stats writes overlap the next unit's work (a request each),
-        # and a unit starts from the bucket state this worker last saw (see UnitJob: ``logs``).
+        # units' stats are written in batches, and a unit starts from the bucket state this worker last saw
+        # (see UnitJob: ``logs``).
         remote = is_url(self.ctx.store_root)
         self.deferred = Deferred(inline=not remote)
         self.logs = {} if remote else None
+        self.unit_stats = UnitStatsBatch(self.run_dir, self.deferred.submit,
+                                         flush_seconds=OBJECT_STORE_FLUSH_SECONDS if remote else 0.0)
 
     def finish_bundle(self):
-        self.deferred.drain()  # a bundle is done only when its commits are visible
+        self.unit_stats.flush()
+        self.deferred.drain()  # a bundle is done only when its commits are visible and its units reported
 
     def teardown(self):
         self.deferred.close()
@@ -105,8 +110,13 @@ class ExtractUnitDoFn(beam.DoFn):
 
     def process(self, keyed):
         (bucket, slot), elements = keyed
-        stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
-                        self.deferred, self.logs).run(elements)
+        try:
+            stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
+                            self.deferred, self.logs).run(elements)
+        except BaseException:
+            self.unit_stats.flush()  # the units finished before the failure stay in the failed run's report
+            raise
+        self.unit_stats.add(stats)
         for counter, key in self.COUNTERS:
             self.counters[counter].inc(stats[key])
         self.unit_ms.update(int(stats["seconds"]["total"] * 1000))

@@ -21,6 +21,7 @@ from mmfeat.plugins import loaded_plugins
 from mmfeat.sources.select import open_source
 from mmfeat.spec import FeatureSpec, load_spec
 from mmfeat.store import FeatureStore, feature_set
+from mmfeat.store.bucket_log import buckets_with_log
 from mmfeat.store.files import replace_json
 from mmfeat.store.layout import new_run_id
 from mmfeat.version import __version__
@@ -74,7 +75,7 @@ def extract(spec, store_root, inputs, *, beam_args=(), id_column: str | None = N
     ctx = RunContext(str(store.root), spec, fingerprint, run_id, n_slots=n_slots, chunk_rows=chunk_rows,
                      retry_errors=retry_errors, plugins=tuple(loaded_plugins()), sync=sync,
                      storage_options=store.storage_options, n_buckets=store.n_buckets,
-                     log_hashes=bool(meta.get("log_hashes")))
+                     log_hashes=bool(meta.get("log_hashes")), logged_buckets=buckets_with_log(set_dir))
     started = time.time()
     report = {"run_id": run_id, "feature_set": spec.name, "status": "running", "fingerprint": fingerprint,
               "store": str(store.root), "inputs": source.patterns, "beam_args": list(beam_args),

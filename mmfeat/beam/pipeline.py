@@ -25,7 +25,7 @@ def build(pipeline, *, source, shards, ctx, n_buckets: int, model_key: str, run_
     return (
         keyed
         | "GroupByUnit" >> beam.GroupByKey()
-        | "ExtractUnits" >> beam.ParDo(ExtractUnitDoFn(ctx, model_key, source))
+        | "ExtractUnits" >> beam.ParDo(ExtractUnitDoFn(ctx, model_key, source, run_dir))
     )
 
 

@@ -2,8 +2,8 @@
 
 Readers record how many rows each shard held (``_runs/RUN_ID/read/``) and units
 how many rows they have finished after every chunk but their last
-(``_runs/RUN_ID/progress/``); a finished unit's stats file (``_runs/RUN_ID/unit=…json``)
-counts all its rows, so a one-chunk unit writes no progress file at all. The driver
+(``_runs/RUN_ID/progress/``); a finished unit's stats (``mmfeat.extract.unit_stats``)
+count all its rows, so a one-chunk unit writes no progress file at all. The driver
 can show a running total, rate and ETA whatever the runner, with no metrics API. On a terminal it draws a tqdm bar; otherwise (cron, Airflow) it
 logs one plain line every ``interval`` seconds.
 """
@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from mmfeat.extract.unit_stats import read_unit_stats
+from mmfeat.extract.units import unit_name
 from mmfeat.store.files import replace_json
 from mmfeat.store.objects import as_path
 
@@ -44,10 +46,12 @@ def _sum_rows(directory: Path) -> int:
     return sum(_rows_by_file(directory, "*.json", "rows").values())
 
 
-def rows_done(run_dir: Path) -> int:
-    """Rows the units have finished: finished units by their stats file, the others by their progress file."""
+def rows_done(run_dir: Path, cache: dict | None = None) -> int:
+    """Rows the units have finished: finished units by their stats, the others by their progress file.
+    ``cache``: see ``read_unit_stats``."""
     done = _rows_by_file(run_dir / "progress", "unit=*.json", "rows")
-    done.update(_rows_by_file(run_dir, "unit=*.json", "n_input"))  # same names: a stats file supersedes
+    for (bucket, slot), stats in read_unit_stats(run_dir, cache).items():
+        done[progress_path(run_dir, unit_name(bucket, slot)).name] = stats["n_input"]  # stats supersede progress
     return sum(done.values())
 
 
@@ -66,6 +70,7 @@ class RunProgress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="mmfeat-progress", daemon=True)
         self._t0 = time.time()
+        self._batches: dict = {}  # stats batches read so far (they never change)
         self.lines: list[str] = []
 
     def __enter__(self):
@@ -78,7 +83,7 @@ class RunProgress:
 
     def snapshot(self) -> str:
         """One line: rows done out of rows read so far, rate and ETA."""
-        done = rows_done(self.run_dir)
+        done = rows_done(self.run_dir, self._batches)
         read = _sum_rows(self.run_dir / "read")
         elapsed = max(time.time() - self._t0, 1e-9)
         rate = done / elapsed
@@ -99,7 +104,7 @@ class RunProgress:
         while not self._stop.wait(1.0 if bar is not None else self.interval):
             if bar is not None:
                 bar.total = max(_sum_rows(self.run_dir / "read"), bar.total or 0)
-                bar.n = rows_done(self.run_dir)
+                bar.n = rows_done(self.run_dir, self._batches)
                 bar.refresh()
             else:
                 line = self.snapshot()

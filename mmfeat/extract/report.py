@@ -4,22 +4,23 @@ from collections import Counter
 from pathlib import Path
 
 from mmfeat.errors import MmfeatError
+from mmfeat.extract.unit_stats import read_unit_stats
 from mmfeat.store.objects import as_path, read_many
 
 COUNTS = ("n_input", "n_ok", "n_error", "n_skipped", "n_encoded", "n_reused", "n_batches", "n_commits")
 
 
 def merge_unit_stats(run_dir: Path) -> dict:
-    """Sum the ``unit=*.json`` files a run wrote; reasons are added up per key.
+    """Sum the stats of the units a run finished (``mmfeat.extract.unit_stats``); reasons are added up
+    per key.
 
-    Works whatever the runner: it needs no metrics API, only the files each unit
-    writes after its last commit. ``workers`` counts units per host and process.
+    Works whatever the runner: it needs no metrics API, only the stats workers
+    write after each unit's last commit. ``encoded_by_worker`` counts rows encoded per host and process.
     """
     totals = Counter({k: 0 for k in COUNTS})
     errors, skipped, seconds, workers = Counter(), Counter(), Counter(), Counter()
     buckets, units = set(), 0
-    for raw in read_many(sorted(as_path(run_dir).glob("unit=*.json"))):
-        stats = json.loads(raw)
+    for stats in read_unit_stats(run_dir).values():
         units += 1
         buckets.add(stats["bucket"])
         totals.update({k: stats.get(k, 0) for k in COUNTS})
@@ -47,7 +48,7 @@ def check_accounting(report: dict, n_read: int | None) -> None:
     if n_read is not None and n_read != n_input:
         raise MmfeatError(
             f"accounting failed: the sources yielded {n_read} rows but units accounted for {n_input}; "
-            f"the run report is incomplete (was a unit stats file deleted?)"
+            f"the run report is incomplete (were unit stats files deleted?)"
         )
 
 

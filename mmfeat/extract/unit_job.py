@@ -10,8 +10,8 @@ processed together in one chunk, so duplicate ids are resolved exactly.
 Per chunk: validate and key each row (no model), resolve duplicate ids, skip ids
 the store has with the same content, leave alone failures that would fail again
 (same content, same spec, a stage that cannot change), copy vectors of contents
-the slot already stores, encode the rest once per content, commit. The unit's
-stats file is written after its last commit.
+the slot already stores, encode the rest once per content, commit. The caller
+writes the unit's stats (``mmfeat.extract.unit_stats``) after its last commit.
 """
 import logging
 import os
@@ -75,6 +75,7 @@ class RunContext:
     # What the driver read already, so units need not read it again (a request each on an object store).
     n_buckets: int | None = None  # the store's bucket count
     log_hashes: bool | None = None  # the feature set's log_hashes flag
+    logged_buckets: frozenset | None = None  # the buckets that had a commit log when the run started
 
 
 def _size(value) -> int:
@@ -90,9 +91,11 @@ class UnitJob:
 
         ``logs`` (bucket -> BucketLog), kept by a worker across the units of one run, lets a unit start
         from the bucket state the worker last saw instead of listing and reading the log again (a list
-        and a GET or two on an object store). That state may be stale if other workers committed to the
-        bucket since: the unit's first commit then fails to create its version, replays the log and
-        rebases (rows stored meanwhile with the same content are dropped), so nothing is stored twice.
+        and a GET or two on an object store); a bucket that had no log when the run started
+        (``ctx.logged_buckets``) is not even listed once. That state may be stale if other workers
+        committed to the bucket since: the unit's first commit then fails to create its version, replays
+        the log and rebases (rows stored meanwhile with the same content are dropped), so nothing is
+        stored twice.
         """
         self.ctx, self.bucket, self.slot, self.deferred = ctx, bucket, slot, deferred
         self.get_encoder, self.source, self.validator = get_encoder, source, validator
@@ -103,8 +106,11 @@ class UnitJob:
             self.n_buckets = ctx.n_buckets
             self.set_dir = store_path(ctx.store_root, ctx.storage_options) / check_name(ctx.spec.name)
         self.index = SlotIndex(self.set_dir, bucket, slot, self.n_buckets, ctx.n_slots)
-        shared = None if logs is None else logs.setdefault(bucket, BucketLog(self.set_dir, bucket,
-                                                                             hashed=ctx.log_hashes))
+        shared = None if logs is None else logs.get(bucket)
+        if logs is not None and shared is None:
+            shared = logs[bucket] = BucketLog(self.set_dir, bucket, hashed=ctx.log_hashes)
+            if ctx.logged_buckets is not None and bucket not in ctx.logged_buckets:
+                shared.assume_empty()  # a new bucket: no listing needed to learn that its log is empty
         self.start_from_known = logs is not None
         self.writer = UnitWriter(ctx, bucket, slot, ctx.n_slots, self.set_dir, self.index, deferred, shared)
         self.counts = Counter()
@@ -132,13 +138,11 @@ class UnitJob:
             done += len(chunk)
             del chunk  # its values and vectors are garbage now: their pages go back before the next fetch
             release_free_memory()
-            if done < n_input:  # the last chunk is counted by the stats file written below
+            if done < n_input:  # the last chunk is counted by the unit's stats
                 record_progress(run_dir, unit_name(self.bucket, self.slot), done)
         if self.ctx.sync:
             self._list_absent(refs, inline, read_errors)
         stats = self._stats(n_input, t_start)
-        self.deferred.submit(replace_json, self.set_dir / "_runs" / self.ctx.run_id /
-                             f"unit={unit_name(self.bucket, self.slot)}.json", stats)
         log.info("%s unit %s: %d in, %d ok, %d errors, %d skipped, %d commit(s)", self.ctx.spec.name,
                  unit_name(self.bucket, self.slot), n_input, stats["n_ok"], stats["n_error"], stats["n_skipped"],
                  len(self.versions))

@@ -25,6 +25,7 @@ from mmfeat.store.objects import as_path
 from mmfeat.store.log_records import RESERVED, LogDamageError, load_record, record_hash, record_problem
 
 _VERSION_FILE = re.compile(r"(\d{8})\.json")
+_BUCKET_LOG_DIR = re.compile(r"bucket=(\d{5})")
 
 
 @dataclass
@@ -71,6 +72,15 @@ def finish_commit(set_dir, published: list[str], removed: list[str]) -> None:
         publish(set_dir, rel)
     for rel in removed:
         trash(set_dir, rel)
+
+
+def buckets_with_log(set_dir: Path) -> frozenset[int]:
+    """The buckets of a feature set that have a commit log, in one listing (none for a new set)."""
+    try:
+        names = [child.name for child in (as_path(set_dir) / "_log").iterdir()]
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(int(m.group(1)) for m in map(_BUCKET_LOG_DIR.fullmatch, names) if m)
 
 
 class BucketLog:
@@ -145,6 +155,13 @@ class BucketLog:
         next version fails (CommitConflictError) and the caller replays. That saves a listing per commit,
         which on an object store is a request."""
         return self._known.copy() if self._known is not None else self.state()
+
+    def assume_empty(self) -> "BucketLog":
+        """Take the bucket to have no log yet, without listing it (its caller saw none a moment ago):
+        ``known_state()`` is then the empty bucket. A commit on that assumption fails if another writer
+        has created version 1 since, and the caller replays (see ``known_state``)."""
+        self._cache, self._known = None, BucketState(self.bucket)
+        return self
 
     def _state_upto(self, versions: list[int], upto: int) -> BucketState:
         if upto == 0:

@@ -8,7 +8,7 @@
     ROOT/NAME/_log/bucket=NNNNN/VVVVVVVV.json   commit log (what is live, checksums, hash chain)
     ROOT/NAME/_trash/data/bucket=NNNNN/part-*   parts a commit replaced; deleted by vacuum after a minimum age
     ROOT/NAME/_quarantine/STAMP/...             files `mmfeat repair` took out of the store (kept for inspection)
-    ROOT/NAME/_runs/RUN_ID/bucket=NNNNN.json    per-bucket stats, written after the commit
+    ROOT/NAME/_runs/RUN_ID/units/TOKEN.json     finished units' stats, a batch a file (added up into the report)
     ROOT/NAME/runs/RUN_ID.json                  the merged run report
 """
 import json

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import logging
 import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
@@ -31,6 +32,8 @@ from urllib.parse import urlsplit
 
 from mmfeat.errors import MissingDependencyError, StoreError
 
+log = logging.getLogger(__name__)
+
 # protocol -> the fsspec package that serves it. Each honours ``pipe_file(..., mode="create")`` with the
 # backend's conditional write and raises FileExistsError when the object exists (s3fs >= 2024.10,
 # gcsfs: ifGenerationMatch=0, adlfs: If-None-Match: *).
@@ -38,6 +41,7 @@ CONDITIONAL_WRITES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"
                       "abfss": "adlfs"}
 EXTRAS = {"s3fs": "s3", "gcsfs": "gcs", "adlfs": "azure"}
 _SINGLE_GET = {"s3": {"max_concurrency": 1}, "s3a": {"max_concurrency": 1}}
+_PLAIN_COPY = {"s3", "s3a"}  # protocols whose server-side copy is asked for without a size check
 _MTIME_KEYS = ("LastModified", "mtime", "updated", "last_modified", "creation_time", "created")
 
 
@@ -222,7 +226,7 @@ class ObjectPath:
         """
         recursive = False
         try:
-            self.fs.cp_file(self.path, target.path)
+            self._copy_object(target)
         except FileNotFoundError:
             if not self.fs.isdir(self.path):
                 raise FileNotFoundError(str(self)) from None
@@ -235,6 +239,27 @@ class ObjectPath:
                 self.fs.rm_file(self.path)
         except FileNotFoundError:
             pass  # a concurrent mover deleted it after copying the same object
+
+
+    def _copy_object(self, target: ObjectPath) -> None:
+        """One server-side copy of this object; FileNotFoundError if it is absent.
+
+        On S3 the copy is asked for directly: s3fs's ``cp_file`` first asks for the
+        size (a HEAD, a request more per part published) to choose between a plain
+        copy and a multipart one, which only objects over 5 GB need. Such an object
+        fails the plain copy and is copied by ``cp_file`` instead.
+        """
+        if self.protocol in _PLAIN_COPY:
+            source, (bucket, key, _) = self.fs.split_path(self.path), self.fs.split_path(target.path)
+            try:
+                self.fs.call_s3("copy_object", Bucket=bucket, Key=key,
+                                CopySource={"Bucket": source[0], "Key": source[1]})
+                return
+            except OSError as exc:
+                if isinstance(exc, (FileNotFoundError, PermissionError)):
+                    raise
+                log.debug("plain copy of %s refused (%s); copying it with s3fs's size check", self, exc)
+        self.fs.cp_file(self.path, target.path)
 
 
 def read_many(paths) -> list[bytes]:

@@ -3,6 +3,7 @@ import logging
 
 from mmfeat.beam.extract_job import extract
 from mmfeat.extract.progress import RunProgress, format_eta, record_progress
+from mmfeat.extract.unit_stats import UnitStatsBatch
 from mmfeat.store.files import replace_json
 from tests.conftest import sentences, write_jsonl
 
@@ -15,9 +16,12 @@ def test_snapshot_counts_rows_done_against_rows_read(tmp_path):
     line = RunProgress("set", tmp_path, bar=False).snapshot()
     assert line.startswith("set: 100 rows done of 400 read (25.0%)") and "ETA" in line
     assert format_eta(125) == "2m05s" and format_eta(7260) == "2h01m"
-    # A finished unit's stats file counts all its rows (it writes no progress for its last chunk).
-    replace_json(tmp_path / "unit=00001-0000.json", {"n_input": 80})
-    replace_json(tmp_path / "unit=00003-0000.json", {"n_input": 20})
+    # A finished unit's stats count all its rows (it writes no progress for its last chunk).
+    batch = UnitStatsBatch(tmp_path, lambda fn, *args: fn(*args), flush_seconds=3600)
+    batch.add({"bucket": 1, "slot": 0, "n_input": 80})
+    batch.add({"bucket": 3, "slot": 0, "n_input": 20})
+    assert RunProgress("set", tmp_path, bar=False).snapshot().startswith("set: 100 rows done")  # not written yet
+    batch.flush()
     assert RunProgress("set", tmp_path, bar=False).snapshot().startswith("set: 150 rows done of 400 read")
 
 

@@ -10,6 +10,7 @@ from mmfeat.errors import CommitConflictError
 from mmfeat.extract.slot_index import SlotIndex
 from mmfeat.extract.unit_commit import ChunkOutcome, UnitWriter
 from mmfeat.extract.unit_job import RunContext
+from mmfeat.extract.unit_stats import read_unit_stats
 from mmfeat.sources import SOURCES
 from mmfeat.sources.manifest import ManifestSource
 from mmfeat.spec import FeatureSpec, load_spec
@@ -147,7 +148,7 @@ def test_unchanged_bad_rows_are_not_retried_and_load_no_model(tmp_path, tiny_spe
 def test_unit_stats_name_the_worker_and_the_report_needs_no_metrics(tmp_path, tiny_spec):
     report = extract(tiny_spec, tmp_path / "store", str(write_jsonl(tmp_path / "m.jsonl", sentences(20))))
     set_dir = FeatureStore(tmp_path / "store").set_dir("tiny_text")
-    stats = [json.loads(p.read_text()) for p in (set_dir / "_runs" / report["run_id"]).glob("unit=*.json")]
+    stats = list(read_unit_stats(set_dir / "_runs" / report["run_id"]).values())
     assert sum(s["n_input"] for s in stats) == 20 and all(s["pid"] and s["host"] for s in stats)
     assert report["rows_read"] == 20 and report["status"] == "ok"
     assert sum(report["encoded_by_worker"].values()) == 20

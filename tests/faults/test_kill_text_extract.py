@@ -42,7 +42,7 @@ POINTS = [
     ("log record written, its parts not yet published", "mmfeat.store.bucket_log:create_exclusive_json:2:after",
      logged_but_unpublished),
     ("between the publishes of one commit", "mmfeat.store.bucket_log:publish:2:before", logged_but_unpublished),
-    ("after the 1st unit's stats file", "mmfeat.extract.unit_job:replace_json:1:after", None),
+    ("after the 1st batch of unit stats", "mmfeat.extract.unit_stats:replace_json:1:after", None),
     ("while merging the unit stats", "mmfeat.beam.extract_job:merge_unit_stats:1:before", running_reports),
     ("before the final run report", "mmfeat.beam.extract_job:replace_json:2:before", running_reports),
 ]

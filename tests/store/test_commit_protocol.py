@@ -13,7 +13,7 @@ from mmfeat.cli import main
 from mmfeat.errors import CommitConflictError, StoreError
 from mmfeat.records import ErrorRow
 from mmfeat.store import bucket_log, orphans
-from mmfeat.store.bucket_log import BucketLog
+from mmfeat.store.bucket_log import BucketLog, buckets_with_log
 from mmfeat.store.layout import bucket_dir
 from mmfeat.store.lifecycle import staged_path, trash_path
 from mmfeat.store.log_records import record_hash
@@ -94,6 +94,21 @@ def test_a_lost_commit_publishes_nothing_and_discard_removes_its_staged_files(st
     assert not staged_path(set_dir / mine["path"]).exists() and not (set_dir / mine["path"]).exists()
     state = first.state()  # replays only what it has not seen
     assert state.version == base.version + 1 and theirs["path"] in state.live
+
+
+def test_a_bucket_assumed_empty_loses_to_the_log_another_writer_created_and_replays(store, tmp_path):
+    set_dir = store.set_dir("s")
+    assert buckets_with_log(set_dir) == {0} and buckets_with_log(tmp_path / "no-such-set") == frozenset()
+    log = BucketLog(set_dir, 0).assume_empty()  # as a unit told "no log yet" by a driver that looked too early
+    assumed = log.known_state()
+    assert assumed.version == 0 and not assumed.live
+    entry = _part(store, "s", ["late"], "late")
+    with pytest.raises(CommitConflictError):
+        log.commit(assumed, add=[entry], remove=[], info={})
+    state = log.state()
+    assert state.version == 1 and len(state.files("data")) == 1
+    log.commit(state, add=[entry], remove=[], info={})
+    assert sorted(store.read("s")["id"].to_pylist()) == sorted([*(f"id{k}" for k in range(10)), "late"])
 
 
 def test_records_are_hash_chained_and_replay_names_the_first_edited_one(store):
