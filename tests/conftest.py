@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,53 @@ def s3(s3_server, monkeypatch):
     for key, value in s3_server.env().items():
         monkeypatch.setenv(key, value)
     return f"s3://{s3_server.bucket()}/store"
+
+
+@pytest.fixture(scope="session")
+def azure_server():
+    """A local Azure Blob server (Azurite) on 127.0.0.1 for the session; skips if Azurite is not installed."""
+    pytest.importorskip("adlfs")
+    from tests.azure_server import AzuriteServer, find_azurite
+
+    executable = find_azurite()
+    if executable is None:
+        pytest.skip("Azurite not installed (.ci/run installs it: npm install --prefix .ci/node azurite)")
+    server = AzuriteServer(executable)
+    yield server
+    server.stop()
+
+
+@dataclass
+class Remote:
+    """A store URL in a fresh bucket of a local object-store server, and direct access to its objects."""
+
+    url: str
+    server: object
+    bucket: str
+    secret: str  # a credential the store must never write anywhere
+    options: dict  # the same credentials as fsspec storage options (``--storage-option``)
+
+    def objects(self, prefix: str = "") -> dict[str, bytes]:
+        return self.server.objects(self.bucket, prefix)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.server.put(self.bucket, key, data)
+
+
+@pytest.fixture(params=["s3", "az"])
+def remote(request, monkeypatch):
+    """The same test on S3 (moto) and on Azure Blob (Azurite); the environment points fsspec at the server."""
+    if request.param == "s3":
+        from tests.s3_server import CREDENTIALS
+
+        server = request.getfixturevalue("s3_server")
+        bucket, secret = server.bucket(), CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+        options = {"key": CREDENTIALS["AWS_ACCESS_KEY_ID"], "secret": secret, "endpoint_url": server.endpoint}
+    else:
+        from tests.azure_server import KEY
+
+        server = request.getfixturevalue("azure_server")
+        bucket, secret, options = server.container(), KEY, {"connection_string": server.connection_string}
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    return Remote(f"{request.param}://{bucket}/store", server, bucket, secret, options)

@@ -1,10 +1,10 @@
 """A local S3-compatible server (moto) on 127.0.0.1 for object-store tests, and clients of it."""
 import re
-import socket
 import subprocess
 import sys
-import time
 import uuid
+
+from tests.local_server import free_port, start, stop
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing-key-id", "AWS_SECRET_ACCESS_KEY": "testing-secret-value-7f3a",
                "AWS_DEFAULT_REGION": "us-east-1"}
@@ -15,26 +15,16 @@ class S3Server:
 
     def __init__(self, request_log=None):
         """``request_log``: a path where the server writes one line per request (for counting them)."""
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.request_log = request_log
         log = open(request_log, "ab") if request_log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=log)
-        if request_log:
-            log.close()
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("moto server did not start (pip install 'moto[server]')")
-                time.sleep(0.1)
+        try:
+            self.proc = start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                              self.port, "moto server (pip install 'moto[server]')", stderr=log, timeout=30)
+        finally:
+            if request_log:
+                log.close()
 
     def client(self):
         import boto3
@@ -70,9 +60,8 @@ class S3Server:
                     counts[match.group(1)] = counts.get(match.group(1), 0) + 1
         return counts
 
+    def put(self, bucket: str, key: str, data: bytes) -> None:
+        self.client().put_object(Bucket=bucket, Key=key, Body=data)
+
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)

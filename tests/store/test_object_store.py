@@ -1,8 +1,9 @@
-"""A feature store on object storage, against a local S3 server (moto) on 127.0.0.1.
+"""A feature store on object storage, against local servers on 127.0.0.1: S3 (moto) and Azure Blob (Azurite).
 
 The same commands and guarantees as a local store: extract, read, verify,
 repair; exactly-once under kill -9 and under two concurrent writers; tampering
-detected; credentials never written anywhere.
+detected; credentials never written anywhere. Tests taking ``remote`` run on
+both backends (through s3fs and adlfs); the others on S3.
 """
 import subprocess
 import threading
@@ -22,7 +23,6 @@ from mmfeat.store.objects import open_url
 from mmfeat.store.parts import data_table, write_part
 from tests.conftest import sentences, write_jsonl, write_spec
 from tests.faults.harness import assert_exact, cli, killed_run
-from tests.s3_server import CREDENTIALS
 from tests.store_factory import put
 
 N_ROWS = 60
@@ -47,8 +47,8 @@ def bucket_of(url: str) -> str:
     return url.split("/")[2]
 
 
-def test_log_versions_are_created_exclusively_one_winner_among_racers(s3):
-    path = open_url(s3) / "_log" / "bucket=00000" / "00000001.json"
+def test_log_versions_are_created_exclusively_one_winner_among_racers(remote):
+    path = open_url(remote.url) / "_log" / "bucket=00000" / "00000001.json"
     wins, barrier = [], threading.Barrier(8)
 
     def racer(k):
@@ -77,32 +77,28 @@ def test_backends_without_conditional_writes_and_credentials_in_urls_are_refused
         FeatureStore(s3)
 
 
-def test_extract_read_and_rerun_on_s3_with_no_credentials_written_anywhere(tmp_path, s3, s3_server, corpus,
-                                                                             monkeypatch):
+def test_extract_read_and_rerun_with_no_credentials_written_anywhere(remote, corpus, monkeypatch):
     spec, manifest, ok, bad = corpus
-    result = subprocess.run(cli(*extract_args(s3, spec, manifest)), capture_output=True, text=True)
+    result = subprocess.run(cli(*extract_args(remote.url, spec, manifest)), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert_exact(s3, "tiny_text", ok, bad)
-    store = FeatureStore(s3)
+    assert_exact(remote.url, "tiny_text", ok, bad)
+    store = FeatureStore(remote.url)
     assert store.list() == ["tiny_text"] and store.counts("tiny_text")["rows"] == len(ok)
     for command in (["ls"], ["show", "tiny_text"]):
-        assert main([command[0], "--store", s3, *command[1:]]) == 0
+        assert main([command[0], "--store", remote.url, *command[1:]]) == 0
 
     # The rerun gets its credentials and endpoint from --storage-option instead of the environment.
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+    for key in remote.server.env():
         monkeypatch.delenv(key)
-    options = ["--storage-option", f"key={CREDENTIALS['AWS_ACCESS_KEY_ID']}",
-               "--storage-option", f"secret={CREDENTIALS['AWS_SECRET_ACCESS_KEY']}",
-               "--storage-option", f"endpoint_url={s3_server.endpoint}"]
-    rerun = subprocess.run(cli(*extract_args(s3, spec, manifest), *options), capture_output=True, text=True)
+    options = [arg for key, value in remote.options.items() for arg in ("--storage-option", f"{key}={value}")]
+    rerun = subprocess.run(cli(*extract_args(remote.url, spec, manifest), *options), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert '"n_skipped": %d' % len(ok) in rerun.stdout  # nothing recomputed
-    assert main(["verify", "--store", s3, "tiny_text", *options]) == 0
+    assert main(["verify", "--store", remote.url, "tiny_text", *options]) == 0
 
-    secret = CREDENTIALS["AWS_SECRET_ACCESS_KEY"].encode()
-    objects = s3_server.objects(bucket_of(s3))
-    assert objects and not [key for key, data in objects.items() if secret in data]
-    assert secret.decode() not in result.stdout + result.stderr + rerun.stdout + rerun.stderr
+    objects = remote.objects()
+    assert objects and not [key for key, data in objects.items() if remote.secret.encode() in data]
+    assert remote.secret not in result.stdout + result.stderr + rerun.stdout + rerun.stderr
 
 
 def test_an_s3_store_holds_the_same_bytes_a_local_store_would(tmp_path, s3, s3_server, corpus):
@@ -138,45 +134,44 @@ def test_an_s3_store_holds_the_same_bytes_a_local_store_would(tmp_path, s3, s3_s
     pytest.param("mmfeat.store.bucket_log:create_exclusive_json:3:after", id="log record PUT, parts not copied"),
     pytest.param("mmfeat.store.objects:ObjectPath.move_to:2:after", id="between the copies of one commit"),
 ])
-def test_kill_9_mid_run_then_rerun_is_exact_on_s3(s3, corpus, fault):
+def test_kill_9_mid_run_then_rerun_is_exact(remote, corpus, fault):
     spec, manifest, ok, bad = corpus
-    args = extract_args(s3, spec, manifest)
+    args = extract_args(remote.url, spec, manifest)
     killed_run(args, fault)
-    assert main(["verify", "--store", s3, "tiny_text"]) == 0
+    assert main(["verify", "--store", remote.url, "tiny_text"]) == 0
     assert main(args) == 0
-    assert_exact(s3, "tiny_text", ok, bad)
+    assert_exact(remote.url, "tiny_text", ok, bad)
 
 
 @pytest.mark.slow
-def test_two_concurrent_writers_on_s3_lose_and_duplicate_nothing(tmp_path, s3, tiny_bert):
+def test_two_concurrent_writers_lose_and_duplicate_nothing(tmp_path, remote, tiny_bert):
     rows = sentences(120)
     spec = write_spec(tmp_path / "spec.yaml", tiny_bert)
     first, second = write_jsonl(tmp_path / "a.jsonl", rows[:80]), write_jsonl(tmp_path / "b.jsonl", rows[40:])
-    FeatureStore(s3, create=True, n_buckets=4)
-    procs = [subprocess.Popen(cli(*extract_args(s3, spec, m)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) for m in (first, second)]
+    FeatureStore(remote.url, create=True, n_buckets=4)
+    procs = [subprocess.Popen(cli(*extract_args(remote.url, spec, m)), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for m in (first, second)]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
-    assert_exact(s3, "tiny_text", {r["id"] for r in rows})
+    assert_exact(remote.url, "tiny_text", {r["id"] for r in rows})
 
 
 @pytest.mark.slow
-def test_a_tampered_object_is_detected_and_repair_plus_rerun_restores_the_set(s3, s3_server, corpus):
+def test_a_tampered_object_is_detected_and_repair_plus_rerun_restores_the_set(remote, corpus):
     spec, manifest, ok, bad = corpus
-    assert main(extract_args(s3, spec, manifest)) == 0
-    client, bucket = s3_server.client(), bucket_of(s3)
-    key = next(k for k in s3_server.objects(bucket) if "/data/bucket=" in k and "/_trash/" not in k)
-    data = bytearray(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert main(extract_args(remote.url, spec, manifest)) == 0
+    key, data = next((k, v) for k, v in remote.objects().items() if "/data/bucket=" in k and "/_trash/" not in k)
+    data = bytearray(data)
     data[len(data) // 2] ^= 0x01
-    client.put_object(Bucket=bucket, Key=key, Body=bytes(data))
+    remote.put(key, bytes(data))
     with pytest.raises(StoreError, match="checksum mismatch"):
-        FeatureStore(s3).read("tiny_text")
-    assert main(["verify", "--store", s3, "tiny_text"]) == 1
-    assert main(["repair", "--store", s3, "tiny_text"]) == 0
-    quarantined = [k for k in s3_server.objects(bucket) if "/_quarantine/" in k]
+        FeatureStore(remote.url).read("tiny_text")
+    assert main(["verify", "--store", remote.url, "tiny_text"]) == 1
+    assert main(["repair", "--store", remote.url, "tiny_text"]) == 0
+    quarantined = [k for k in remote.objects() if "/_quarantine/" in k]
     assert quarantined and quarantined[0].endswith(key.rsplit("/", 1)[1])
-    assert main(extract_args(s3, spec, manifest)) == 0
-    assert_exact(s3, "tiny_text", ok, bad)
+    assert main(extract_args(remote.url, spec, manifest)) == 0
+    assert_exact(remote.url, "tiny_text", ok, bad)
 
 
 def test_job_files_with_an_object_store_say_what_to_schedule_instead(tmp_path):
