@@ -1,5 +1,6 @@
 """DoFns wrapping mmfeat's extraction steps, with Beam metrics and one model per worker process."""
 import hashlib
+from collections import deque
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -72,18 +73,34 @@ class ExtractUnitDoFn(beam.DoFn):
     def setup(self):
         load_plugins(self.ctx.plugins)
         self.validator = self.ctx.spec.create_encoder()  # validate and content keys need no model
-        # On an object store, publishing and stats writes overlap the next unit's work (a request each),
-        # units' stats are written in batches, and a unit starts from the bucket state this worker last saw
-        # (see UnitJob: ``logs``).
+        # On an object store, a unit's last commit, publishing and stats writes overlap the next unit's work
+        # (requests on the after-commit queue), units' stats are written in batches, and a unit starts from
+        # the bucket state this worker last saw (see UnitJob).
         remote = is_url(self.ctx.store_root)
         self.deferred = Deferred(inline=not remote)
         self.logs = {} if remote else None
         self.unit_stats = UnitStatsBatch(self.run_dir, self.deferred.submit,
                                          flush_seconds=OBJECT_STORE_FLUSH_SECONDS if remote else 0.0)
+        self._finished = deque()  # stats of finished units, appended by whichever thread finished them
+
+    def _report_finished(self) -> None:
+        """Count finished units in Beam's metrics and the stats batch, on the bundle's thread (metrics
+        belong to it), whichever thread finished them."""
+        while self._finished:
+            stats = self._finished.popleft()
+            for counter, key in self.COUNTERS:
+                self.counters[counter].inc(stats[key])
+            self.unit_ms.update(int(stats["seconds"]["total"] * 1000))
+            self.unit_stats.add(stats)
 
     def finish_bundle(self):
-        self.unit_stats.flush()
-        self.deferred.drain()  # a bundle is done only when its commits are visible and its units reported
+        # A bundle is done only when its units' commits have happened and are visible, and they are reported.
+        try:
+            self.deferred.drain()
+        finally:
+            self._report_finished()
+            self.unit_stats.flush()
+            self.deferred.drain()
 
     def teardown(self):
         self.deferred.close()
@@ -111,13 +128,10 @@ class ExtractUnitDoFn(beam.DoFn):
     def process(self, keyed):
         (bucket, slot), elements = keyed
         try:
-            stats = UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
-                            self.deferred, self.logs).run(elements)
+            UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
+                    self.deferred, self.logs).run(elements, done=self._finished.append)
         except BaseException:
+            self._report_finished()
             self.unit_stats.flush()  # the units finished before the failure stay in the failed run's report
             raise
-        self.unit_stats.add(stats)
-        for counter, key in self.COUNTERS:
-            self.counters[counter].inc(stats[key])
-        self.unit_ms.update(int(stats["seconds"]["total"] * 1000))
-        yield stats
+        self._report_finished()

@@ -12,7 +12,8 @@ from mmfeat.beam.dofns import ExtractUnitDoFn, IndexShardDoFn
 
 
 def build(pipeline, *, source, shards, ctx, n_buckets: int, model_key: str, run_dir):
-    """Add the extraction transforms to ``pipeline``; returns the PCollection of unit stats."""
+    """Add the extraction transforms to ``pipeline``. Units report through their stats files
+    (``mmfeat.extract.unit_stats``), so the last transform outputs nothing."""
     keyed = (
         pipeline
         | "ListShards" >> beam.Create(shards)

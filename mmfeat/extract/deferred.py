@@ -1,4 +1,4 @@
-"""Steps that may finish after a commit, run on one background thread so the next chunk can start.
+"""Steps that may finish after a unit's work, run on one background thread so the next unit can start.
 
 Once a commit's log record exists the commit has happened: publishing its parts
 (on an object store a HEAD, a server-side copy and a DELETE each), moving
@@ -10,6 +10,10 @@ store, where each step is a request, the unit hands them to this queue and goes
 on encoding; the queue runs them in order, and ``drain`` (at the end of every
 Beam bundle) waits for them and raises the first failure, failing the bundle.
 On a local disk the steps are renames and run inline.
+
+A unit's last commit joins the queue too (``UnitJob.run``): its two PUTs wait on
+the store while the worker encodes the next unit. Steps run in the order they
+were submitted, so a unit's stats are written after its commit and publishing.
 """
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -21,6 +25,11 @@ class Deferred:
         self._pool = None if inline else ThreadPoolExecutor(1, thread_name_prefix="mmfeat-after-commit")
         self._pending: list[Future] = []
 
+    @property
+    def inline(self) -> bool:
+        """Whether steps run at once, on the caller's thread."""
+        return self._pool is None
+
     def submit(self, fn, *args) -> None:
         if self._pool is None:
             fn(*args)
@@ -28,9 +37,12 @@ class Deferred:
         self._pending.append(self._pool.submit(fn, *args))
 
     def drain(self) -> None:
-        """Wait for every submitted step; raise the first failure (after all have run)."""
-        pending, self._pending = self._pending, []
-        errors = [f.exception() for f in pending]
+        """Wait for every submitted step, and for the steps those submit; raise the first failure (after all
+        have run)."""
+        errors = []
+        while self._pending:
+            pending, self._pending = self._pending, []
+            errors += [f.exception() for f in pending]
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise first

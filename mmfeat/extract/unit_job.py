@@ -118,7 +118,15 @@ class UnitJob:
         self.versions: list[int] = []
 
     # -- the unit ---------------------------------------------------------------------------
-    def run(self, elements) -> dict:
+    def run(self, elements, done=None) -> dict | None:
+        """Process the unit; its stats go to ``done(stats)`` (if given) and are returned.
+
+        With an after-commit queue (``deferred``, on object stores) the last chunk's
+        commit joins the queue: the worker encodes its next unit while the commit's
+        PUTs wait on the store. ``done`` is then called from the queue's thread once
+        the commit has happened, and ``run`` returns None. A failed commit fails the
+        queue's ``drain``, so the bundle fails and Beam retries it.
+        """
         t_start = time.perf_counter()
         refs, inline, read_errors = [], [], []
         for kind, payload in elements:
@@ -132,20 +140,34 @@ class UnitJob:
         n_input = sum(len(r.refs) for r in refs) + len(inline) + len(read_errors)
         bucket_log = self.writer.log
         self.index.refresh(bucket_log.known_state() if self.start_from_known else bucket_log.state())
-        run_dir, done = self.set_dir / "_runs" / self.ctx.run_id, 0
+        run_dir, n_done = self.set_dir / "_runs" / self.ctx.run_id, 0
+        queue_last = not self.deferred.inline and not self.ctx.sync  # a sync run lists the slot after it
         for chunk in self._chunks(refs, inline, read_errors):
-            self._process(chunk)
-            done += len(chunk)
-            del chunk  # its values and vectors are garbage now: their pages go back before the next fetch
+            planned = self._plan(chunk)
+            n_done += len(chunk)
+            del chunk  # its values are garbage now: their pages go back before the next fetch
+            if n_done == n_input and queue_last:
+                self.deferred.submit(self._finish, planned, n_input, t_start, done)
+                return None
+            self._commit(*planned)
             release_free_memory()
-            if done < n_input:  # the last chunk is counted by the unit's stats
-                record_progress(run_dir, unit_name(self.bucket, self.slot), done)
+            if n_done < n_input:  # the last chunk is counted by the unit's stats
+                record_progress(run_dir, unit_name(self.bucket, self.slot), n_done)
         if self.ctx.sync:
             self._list_absent(refs, inline, read_errors)
+        return self._finish(None, n_input, t_start, done)
+
+    def _finish(self, planned, n_input: int, t_start: float, done) -> dict:
+        """Commit the last chunk (if it was queued), then count the unit and hand its stats to ``done``."""
+        if planned is not None:
+            self._commit(*planned)
+            release_free_memory()
         stats = self._stats(n_input, t_start)
         log.info("%s unit %s: %d in, %d ok, %d errors, %d skipped, %d commit(s)", self.ctx.spec.name,
                  unit_name(self.bucket, self.slot), n_input, stats["n_ok"], stats["n_error"], stats["n_skipped"],
                  len(self.versions))
+        if done is not None:
+            done(stats)
         return stats
 
     def _chunks(self, refs: list[ShardRefs], inline: list[Record], read_errors: list[ErrorRow]):
@@ -193,7 +215,9 @@ class UnitJob:
                                f"{shard}; this is a bug in the source")
 
     # -- one chunk --------------------------------------------------------------------------
-    def _process(self, chunk: list) -> None:
+    def _plan(self, chunk: list) -> tuple[ChunkOutcome, list, int]:
+        """Everything up to the commit: the chunk's outcome (vectors encoded), its error rows, and how many
+        rows keep an unchanged failure."""
         t0 = time.perf_counter()
         errors, candidates = self._validate(chunk)
         unique, n_dup, dup_errors = resolve_duplicate_ids(candidates)
@@ -202,7 +226,6 @@ class UnitJob:
         todo, replaced, unchanged = self._against_store(unique)
         self.seconds["plan"] += time.perf_counter() - t0
         ids, rows, ckeys, times = self._vectors_for(todo, errors)
-        t1 = time.perf_counter()
         out = ChunkOutcome(ids, rows, ckeys, replaced, event_times=times)
         for e in errors:
             stored = self.index.data.get(e.id)
@@ -212,6 +235,10 @@ class UnitJob:
         out.errors = [e for e in errors if e.id not in same]
         seen = {e.id for e in out.errors} | {c.id for c in candidates}
         out.touched_errors = {i for i in seen - unchanged - same if i in self.index.errors}
+        return out, errors, len(unchanged)
+
+    def _commit(self, out: ChunkOutcome, errors: list, n_unchanged: int) -> None:
+        t0 = time.perf_counter()
         result = self.writer.commit(out)
         if result.version is not None:
             self.versions.append(result.version)
@@ -220,8 +247,8 @@ class UnitJob:
         self.counts["n_commit_attempts"] += result.attempts
         for e in errors + result.conflicts:
             self.reasons[reason_key(e.stage, e.reason)] += 1
-        self.counts["n_error"] += len(errors) + len(result.conflicts) + len(unchanged)
-        self.seconds["write"] += time.perf_counter() - t1
+        self.counts["n_error"] += len(errors) + len(result.conflicts) + n_unchanged
+        self.seconds["write"] += time.perf_counter() - t0
 
     def _validate(self, chunk: list) -> tuple[list, list]:
         errors, candidates = [], []

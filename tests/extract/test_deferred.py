@@ -1,5 +1,6 @@
 """After-commit steps: run in order on one thread, and a failure fails the bundle at drain."""
 import threading
+import time
 
 import pytest
 
@@ -50,3 +51,22 @@ def test_inline_runs_each_step_at_once():
     assert done == [1]
     with pytest.raises(ValueError):
         deferred.submit(int, "x")
+
+
+def test_drain_also_waits_for_steps_that_steps_submit():
+    done, gate = [], threading.Event()
+    deferred = Deferred()
+
+    def commit():  # as a queued last commit submits its publishing
+        gate.wait(5)
+        deferred.submit(publish)
+
+    def publish():
+        time.sleep(0.2)  # still running when the step that submitted it has finished
+        done.append("published")
+
+    deferred.submit(commit)
+    gate.set()
+    deferred.drain()
+    assert done == ["published"]
+    deferred.close()

@@ -133,6 +133,7 @@ def test_an_s3_store_holds_the_same_bytes_a_local_store_would(tmp_path, s3, s3_s
     pytest.param("mmfeat.store.bucket_log:BucketLog.commit:2:after", id="after the 2nd commit"),
     pytest.param("mmfeat.store.bucket_log:create_exclusive_json:3:after", id="log record PUT, parts not copied"),
     pytest.param("mmfeat.store.objects:ObjectPath.move_to:2:after", id="between the copies of one commit"),
+    pytest.param("mmfeat.extract.unit_job:UnitJob._finish:2:before", id="a unit's last commit queued, not run"),
 ])
 def test_kill_9_mid_run_then_rerun_is_exact(remote, corpus, fault):
     spec, manifest, ok, bad = corpus

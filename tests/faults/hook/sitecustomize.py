@@ -14,6 +14,7 @@ hook of its own: nothing here runs outside these tests.
 """
 import functools
 import importlib
+import itertools
 import os
 import signal
 
@@ -32,15 +33,15 @@ def _install(text: str) -> None:
     for name in parents:
         owner = getattr(owner, name)
     real = getattr(owner, attr)
-    calls = [0]
+    calls = itertools.count(1)
 
     @functools.wraps(real)
     def wrapper(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == k and when == "before":
+        n = next(calls)  # this call's number (atomic): another thread's call may count on while this one runs
+        if n == k and when == "before":
             _kill()
         result = real(*args, **kwargs)
-        if calls[0] == k and when == "after":
+        if n == k and when == "after":
             _kill()
         return result
 
