@@ -15,7 +15,7 @@ def test_steps_run_in_submission_order_off_the_calling_thread_and_drain_waits_fo
         threads.add(threading.current_thread().name)
         done.append(k)
 
-    deferred = Deferred()
+    deferred = Deferred(max_pending=10)
     for k in range(5):
         deferred.submit(step, k)
     assert done == []  # the caller went on while the steps wait
@@ -69,4 +69,34 @@ def test_drain_also_waits_for_steps_that_steps_submit():
     gate.set()
     deferred.drain()
     assert done == ["published"]
+    deferred.close()
+
+
+def test_a_caller_waits_while_max_pending_steps_are_unfinished_so_memory_stays_bounded():
+    gate, running = threading.Event(), []
+    deferred = Deferred(max_pending=2)
+    deferred.submit(gate.wait, 5)
+    deferred.submit(running.append, "second")
+    third = threading.Thread(target=deferred.submit, args=(running.append, "third"))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and running == []  # blocked: two steps are unfinished
+    gate.set()
+    third.join(5)
+    assert not third.is_alive()
+    deferred.drain()
+    assert running == ["second", "third"]
+    deferred.close()
+
+
+def test_a_failed_step_is_still_raised_by_drain_after_the_queue_pruned_finished_ones():
+    def fail():
+        raise OSError("the store refused")
+
+    deferred = Deferred(max_pending=1)
+    deferred.submit(fail)
+    for _ in range(3):  # each submit waits for the one before and prunes finished steps
+        deferred.submit(time.sleep, 0.01)
+    with pytest.raises(OSError, match="refused"):
+        deferred.drain()
     deferred.close()
