@@ -83,23 +83,24 @@ class ExtractUnitDoFn(beam.DoFn):
                                          flush_seconds=OBJECT_STORE_FLUSH_SECONDS if remote else 0.0)
         self._finished = deque()  # stats of finished units, appended by whichever thread finished them
 
-    def _report_finished(self) -> None:
+    def _report_finished(self, *, flush: bool = False) -> None:
         """Count finished units in Beam's metrics and the stats batch, on the bundle's thread (metrics
-        belong to it), whichever thread finished them."""
+        belong to it), whichever thread finished them; ``flush``: write the batch now."""
         while self._finished:
             stats = self._finished.popleft()
             for counter, key in self.COUNTERS:
                 self.counters[counter].inc(stats[key])
             self.unit_ms.update(int(stats["seconds"]["total"] * 1000))
             self.unit_stats.add(stats)
+        if flush:
+            self.unit_stats.flush()
 
     def finish_bundle(self):
         # A bundle is done only when its units' commits have happened and are visible, and they are reported.
         try:
             self.deferred.drain()
         finally:
-            self._report_finished()
-            self.unit_stats.flush()
+            self._report_finished(flush=True)
             self.deferred.drain()
 
     def teardown(self):
@@ -131,7 +132,6 @@ class ExtractUnitDoFn(beam.DoFn):
             UnitJob(self.ctx, bucket, slot, self._encoder, self.source, self.validator,
                     self.deferred, self.logs).run(elements, done=self._finished.append)
         except BaseException:
-            self._report_finished()
-            self.unit_stats.flush()  # the units finished before the failure stay in the failed run's report
+            self._report_finished(flush=True)  # the units finished before the failure stay in its report
             raise
         self._report_finished()

@@ -3,8 +3,9 @@
 Readers record how many rows each shard held (``_runs/RUN_ID/read/``) and units
 how many rows they have finished after every chunk but their last
 (``_runs/RUN_ID/progress/``); a finished unit's stats (``mmfeat.extract.unit_stats``)
-count all its rows, so a one-chunk unit writes no progress file at all. The driver
-can show a running total, rate and ETA whatever the runner, with no metrics API. On a terminal it draws a tqdm bar; otherwise (cron, Airflow) it
+count all its rows, so a one-chunk unit writes no progress file at all. The
+driver can show a running total, rate and ETA whatever the runner, with no
+metrics API. On a terminal it draws a tqdm bar; otherwise (cron, Airflow) it
 logs one plain line every ``interval`` seconds.
 """
 import json

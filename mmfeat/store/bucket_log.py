@@ -92,13 +92,12 @@ class BucketLog:
         self.set_dir = as_path(set_dir)
         self.bucket = bucket
         self.dir = self.set_dir / "_log" / f"bucket={bucket:05d}"
-        self._cache: BucketState | None = None
-        self._known: BucketState | None = None  # the newest state this object replayed or committed
+        self._cache: BucketState | None = None  # the newest state this object replayed or committed
         self._hashed: bool | None = hashed
 
     def resume(self, state: BucketState) -> "BucketLog":
         """Continue from ``state`` (one this process replayed): the next ``state()`` reads only newer versions."""
-        self._cache = state.copy() if state.version else None
+        self._cache = state.copy()
         return self
 
     @property
@@ -144,8 +143,7 @@ class BucketLog:
         if upto is not None:
             return self._state_upto(versions, upto)
         if not versions:
-            self._cache = None
-            self._known = BucketState(self.bucket)
+            self._cache = BucketState(self.bucket)
             return BucketState(self.bucket)
         return self._replay(versions, versions[-1], remember=True)
 
@@ -154,13 +152,13 @@ class BucketLog:
         it has none. It is the base of an optimistic commit: if another writer committed since, creating the
         next version fails (CommitConflictError) and the caller replays. That saves a listing per commit,
         which on an object store is a request."""
-        return self._known.copy() if self._known is not None else self.state()
+        return self._cache.copy() if self._cache is not None else self.state()
 
     def assume_empty(self) -> "BucketLog":
         """Take the bucket to have no log yet, without listing it (its caller saw none a moment ago):
         ``known_state()`` is then the empty bucket. A commit on that assumption fails if another writer
         has created version 1 since, and the caller replays (see ``known_state``)."""
-        self._cache, self._known = None, BucketState(self.bucket)
+        self._cache = BucketState(self.bucket)
         return self
 
     def _state_upto(self, versions: list[int], upto: int) -> BucketState:
@@ -173,7 +171,7 @@ class BucketLog:
 
     def _replay(self, versions: list[int], last: int, *, remember: bool) -> BucketState:
         present = set(versions)
-        base = self._cache if self._cache and self._cache.version <= last else None
+        base = self._cache if self._cache is not None and self._cache.version <= last else None
         records, version = [], last
         while version > (base.version if base else 0):  # newest first, back to a checkpoint or the cached state
             records.append(self._record(version, present))
@@ -189,7 +187,7 @@ class BucketLog:
                                                                    "version was edited, replaced or removed)")
             state.apply(record)
         if remember:
-            self._cache = self._known = state
+            self._cache = state
         return state.copy()
 
     def commit(self, base: BucketState, *, add: list[dict], remove: list[str], info: dict,
@@ -229,5 +227,5 @@ class BucketLog:
             defer(finish_commit, self.set_dir, published, list(remove))
         state = base.copy()
         state.apply(record)
-        self._cache = self._known = state
+        self._cache = state
         return version

@@ -240,7 +240,6 @@ class ObjectPath:
         except FileNotFoundError:
             pass  # a concurrent mover deleted it after copying the same object
 
-
     def _copy_object(self, target: ObjectPath) -> None:
         """One server-side copy of this object; FileNotFoundError if it is absent.
 
