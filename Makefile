@@ -20,7 +20,17 @@ $(STAMP): setup.py constraints.txt | $(BIN)/python
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev,dask]'
 	touch $@
 
-test: $(STAMP)  ## the suite CI runs (slow tests included; see README to skip them)
+# Azurite (npm), the local Azure Blob server of the object-store tests. Without npm or its registry
+# those tests skip and say why; nothing else depends on it.
+AZURITE := .ci/node/node_modules/.bin/azurite-blob
+
+$(AZURITE):
+	@if command -v npm >/dev/null; then \
+	    npm install --prefix .ci/node --no-audit --no-fund --silent azurite@3.35.0 \
+	        || echo "Azurite could not be installed: the Azure store tests will skip"; \
+	else echo "npm not found: the Azure store tests will skip"; fi
+
+test: $(STAMP) $(AZURITE)  ## the suite CI runs (slow tests included; see README to skip them)
 	$(BIN)/python -m pytest -q -ra tests
 
 demo: $(STAMP)  ## multimodal demo: digits images + DTMF audio + noisy text, extract, train, compare
@@ -34,4 +44,4 @@ bench: $(STAMP)  ## throughput and memory benchmarks (minutes; prints figures an
 	$(BIN)/python benchmarks/memory_scaling.py
 
 clean:
-	rm -rf $(VENV) demo_out bench_out .pytest_cache
+	rm -rf $(VENV) demo_out bench_out .pytest_cache .ci/node

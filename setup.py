@@ -40,7 +40,7 @@ setup(
     extras_require={
         # setuptools: tests build the plugin package in tests/plugins offline (no build isolation).
         # moto[server]: the tests' local S3 server (127.0.0.1); s3fs: the store on it. adlfs: the store on
-        # Azurite, the tests' local Azure Blob server (from npm; .ci/run installs it).
+        # Azurite, the tests' local Azure Blob server (from npm; make test installs it).
         "dev": ["pytest>=8", "duckdb>=1.0", "sentence-transformers>=3", "setuptools>=70.1", "moto[server]>=5.0",
                 "s3fs>=2024.10", "adlfs>=2024.7"],
         "dask": ["dask>=2024.1", "distributed>=2024.1"],

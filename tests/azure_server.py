@@ -1,6 +1,6 @@
 """A local Azure Blob server (Azurite, from npm) on 127.0.0.1 for object-store tests, and a client of it.
 
-Azurite is found on ``$MMFEAT_AZURITE``, in ``.ci/node`` (where ``.ci/run`` installs
+Azurite is found on ``$MMFEAT_AZURITE``, in ``.ci/node`` (where ``make test`` installs
 it) or on the PATH; tests that need it skip when it is not there.
 """
 import os

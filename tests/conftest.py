@@ -104,7 +104,7 @@ def azure_server():
 
     executable = find_azurite()
     if executable is None:
-        pytest.skip("Azurite not installed (.ci/run installs it: npm install --prefix .ci/node azurite)")
+        pytest.skip("Azurite not installed (make test installs it with npm: npm install --prefix .ci/node azurite)")
     server = AzuriteServer(executable)
     yield server
     server.stop()
